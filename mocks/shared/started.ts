@@ -58,6 +58,6 @@ export async function listen(handler: http.RequestListener, options: ListenOptio
 }
 
 /** Adds `Symbol.asyncDispose` to an object that has `close()`. */
-export function disposable<T extends { close(): Promise<void> }>(value: T): T & AsyncDisposable {
+export function disposable<T extends { close(): Promise<void> }>(value: T): T & { [Symbol.asyncDispose](): Promise<void> } {
   return Object.assign(value, { [Symbol.asyncDispose]: () => value.close() });
 }

@@ -1,0 +1,354 @@
+import express from 'express';
+import type { NextFunction, Request, Response } from 'express';
+import * as z from 'zod';
+import { listen, ServiceLog, systemClock } from '../shared/index.ts';
+import type { Clock, Listening, LogSink, Started } from '../shared/index.ts';
+import { adminApi } from './admin-api.ts';
+import { AuthServerError } from './errors.ts';
+import { DEFAULT_SLOW_MS, JwksFaultSchema } from './jwks-faults.ts';
+import type { JwksFault } from './jwks-faults.ts';
+import { KeyRing } from './key-ring.ts';
+import { oauthAuthorizationServerMetadata, openIdConfiguration } from './metadata.ts';
+import type { AuthServerEndpoints } from './metadata.ts';
+import { mintToken } from './mint.ts';
+import type { Minted, MintOptions } from './mint.ts';
+import { tokenEndpoint } from './token-endpoint.ts';
+import type { OAuthClient } from './token-endpoint.ts';
+import type { TokenKind } from './token-kinds.ts';
+
+export interface AuthServerOptions {
+  /** Defaults to 127.0.0.1. Both listeners use it. */
+  host?: string;
+  /** Main listener (metadata, token, admin, JWKS too); default 0 = any free port. */
+  port?: number;
+  /** Dedicated JWKS listener, the one `jwksUrl` and `jwks_uri` point at; default 0. */
+  jwksPort?: number;
+  /** `iss` of valid tokens and of the metadata; defaults to the server's own URL. */
+  issuer?: string;
+  /** Source of iat/nbf/exp and log times; defaults to the system clock. */
+  clock?: Clock;
+  /** Delay of the `slow` JWKS fault; default 3000 ms. */
+  slowMs?: number;
+  /** Where log entries go besides `log.entries` (e.g. jsonLinesSink in main.ts). */
+  log?: LogSink;
+  /** Lifetime of issued and minted tokens; default 3600 s. */
+  tokenTtlSeconds?: number;
+  /** When set, the token endpoint accepts only these clients; otherwise any client_id. */
+  clients?: readonly OAuthClient[];
+}
+
+const PortSchema = z.number().int().min(0).max(65535);
+const AuthServerOptionsSchema = z.object({
+  host: z.string().min(1).optional(),
+  port: PortSchema.optional(),
+  jwksPort: PortSchema.optional(),
+  issuer: z.string().min(1).optional(),
+  clock: z.custom<Clock>((value) => typeof (value as Clock | undefined)?.now === 'function', 'a Clock with now()').optional(),
+  slowMs: z.number().int().min(0).max(600_000).optional(),
+  log: z.custom<LogSink>((value) => typeof value === 'function', 'a function').optional(),
+  tokenTtlSeconds: z.number().int().positive().optional(),
+  clients: z.array(z.strictObject({ clientId: z.string().min(1), clientSecret: z.string() })).optional(),
+});
+
+export interface StartedAuthServer extends Started {
+  /** `iss` of valid tokens. */
+  readonly issuer: string;
+  /** URL of the JWKS on the dedicated listener; the metadata's `jwks_uri`. */
+  readonly jwksUrl: string;
+  readonly tokenUrl: string;
+  /** RFC 8414 metadata URL (`/.well-known/oauth-authorization-server`). */
+  readonly metadataUrl: string;
+  /** JWKS requests that reached either listener, faulted ones included (refused connections can't be). */
+  readonly jwksRequests: number;
+  readonly jwksFault: JwksFault | null;
+  /** Events: token.issued, token.request_rejected, jwks.served, jwks.fault_answered, jwks.fault_set, key.added, key.retired. */
+  readonly log: ServiceLog;
+  /** A token of `kind` (see TOKEN_KINDS / describeTokenKind). */
+  mint(kind: TokenKind, options?: MintOptions): Promise<string>;
+  /** Generates a key, publishes it and makes it the signing key; returns its kid. */
+  addKey(): Promise<string>;
+  /** Removes a key from the JWKS (ERR_AUTH_SERVER_UNKNOWN_KID, ERR_AUTH_SERVER_LAST_KEY). */
+  retireKey(kid: string): void;
+  /** kids in the JWKS, oldest first; the last one signs. */
+  kids(): string[];
+  /** Sets (or with null clears) the JWKS fault; resolves once listeners match the mode. */
+  setJwksFault(fault: JwksFault | null): Promise<void>;
+}
+
+const JWKS_PATH = '/.well-known/jwks.json';
+
+function listenError(what: string, error: unknown): AuthServerError {
+  return new AuthServerError('ERR_AUTH_SERVER_LISTEN', `cannot listen for ${what}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+}
+
+function notFound(req: Request, res: Response): void {
+  res.status(404).json({ error: 'not_found', error_description: `no route for ${req.method} ${req.path}` });
+}
+
+class AuthServer implements StartedAuthServer {
+  readonly log: ServiceLog;
+  readonly #keys: KeyRing;
+  readonly #clock: Clock;
+  readonly #host: string;
+  readonly #port: number;
+  readonly #ttlSeconds: number;
+  readonly #slowMs: number;
+  readonly #configuredIssuer: string | undefined;
+  readonly #clients: readonly OAuthClient[] | undefined;
+  #main: Listening | undefined;
+  #jwks: Listening | undefined;
+  #jwksPort: number;
+  #endpoints: AuthServerEndpoints = { issuer: '', url: '', tokenUrl: '', jwksUrl: '' };
+  #fault: JwksFault | null = null;
+  #jwksRequests = 0;
+  readonly #slowTimers = new Set<NodeJS.Timeout>();
+  #faultChange: Promise<void> = Promise.resolve();
+  #closed = false;
+  #closing: Promise<void> | undefined;
+
+  constructor(options: z.infer<typeof AuthServerOptionsSchema>, keys: KeyRing) {
+    this.#keys = keys;
+    this.#clock = options.clock ?? systemClock;
+    this.#host = options.host ?? '127.0.0.1';
+    this.#port = options.port ?? 0;
+    this.#jwksPort = options.jwksPort ?? 0;
+    this.#ttlSeconds = options.tokenTtlSeconds ?? 3600;
+    this.#slowMs = options.slowMs ?? DEFAULT_SLOW_MS;
+    this.#configuredIssuer = options.issuer;
+    this.#clients = options.clients;
+    this.log = new ServiceLog('auth-server', this.#clock, options.log);
+  }
+
+  get url(): string {
+    return this.#endpoints.url;
+  }
+  get issuer(): string {
+    return this.#endpoints.issuer;
+  }
+  get jwksUrl(): string {
+    return this.#endpoints.jwksUrl;
+  }
+  get tokenUrl(): string {
+    return this.#endpoints.tokenUrl;
+  }
+  get metadataUrl(): string {
+    return `${this.#endpoints.url}/.well-known/oauth-authorization-server`;
+  }
+  get jwksRequests(): number {
+    return this.#jwksRequests;
+  }
+  get jwksFault(): JwksFault | null {
+    return this.#fault;
+  }
+
+  async start(): Promise<void> {
+    try {
+      this.#main = await listen(this.#mainApp(), { host: this.#host, port: this.#port });
+    } catch (error) {
+      throw listenError('the auth server', error);
+    }
+    try {
+      this.#jwks = await listen(this.#jwksApp(), { host: this.#host, port: this.#jwksPort });
+    } catch (error) {
+      await this.#main.close();
+      throw listenError('the JWKS', error);
+    }
+    this.#jwksPort = this.#jwks.port;
+    const url = this.#main.url;
+    this.#endpoints = { url, issuer: this.#configuredIssuer ?? url, tokenUrl: `${url}/oauth/token`, jwksUrl: `${this.#jwks.url}${JWKS_PATH}` };
+  }
+
+  async mint(kind: TokenKind, options?: MintOptions): Promise<string> {
+    const minted = await this.#mint(kind, options);
+    this.log.write('token.issued', { via: 'mint', kind, kid: minted.kid ?? null, aud: minted.claims?.aud ?? null });
+    return minted.token;
+  }
+
+  async addKey(): Promise<string> {
+    const { kid } = await this.#keys.add();
+    this.log.write('key.added', { kid, kids: this.#keys.kids() });
+    return kid;
+  }
+
+  retireKey(kid: string): void {
+    this.#keys.retire(kid);
+    this.log.write('key.retired', { kid, kids: this.#keys.kids() });
+  }
+
+  kids(): string[] {
+    return this.#keys.kids();
+  }
+
+  setJwksFault(fault: JwksFault | null): Promise<void> {
+    const parsed = JwksFaultSchema.nullable().safeParse(fault);
+    if (!parsed.success) {
+      return Promise.reject(
+        new AuthServerError('ERR_AUTH_SERVER_JWKS_FAULT', `unknown JWKS fault ${JSON.stringify(fault)}; one of: null, ${JwksFaultSchema.options.join(', ')}`),
+      );
+    }
+    // Serialized: a fault set while the JWKS listener is re-opening must see the new listener.
+    const change = () => this.#applyFault(parsed.data);
+    this.#faultChange = this.#faultChange.then(change, change);
+    return this.#faultChange;
+  }
+
+  state(): Record<string, unknown> {
+    return {
+      issuer: this.issuer,
+      url: this.url,
+      jwksUrl: this.jwksUrl,
+      tokenUrl: this.tokenUrl,
+      kids: this.kids(),
+      jwksFault: this.#fault,
+      jwksRequests: this.#jwksRequests,
+    };
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      this.#closed = true;
+      await this.#faultChange.catch(() => undefined);
+      for (const timer of this.#slowTimers) clearTimeout(timer);
+      this.#slowTimers.clear();
+      await Promise.all([this.#main?.close(), this.#jwks?.close()]);
+    })();
+    return this.#closing;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  #mint(kind: TokenKind, options: MintOptions | undefined): Promise<Minted> {
+    return mintToken(kind, options, { issuer: this.issuer, clock: this.#clock, ttlSeconds: this.#ttlSeconds, keys: this.#keys });
+  }
+
+  async #applyFault(fault: JwksFault | null): Promise<void> {
+    if (this.#closed) throw new AuthServerError('ERR_AUTH_SERVER_CLOSED', 'the auth server is closed');
+    const previous = this.#fault;
+    if (fault === 'connection-refused') {
+      this.#fault = fault;
+      const jwks = this.#jwks;
+      this.#jwks = undefined;
+      await jwks?.close();
+    } else {
+      if (!this.#jwks) {
+        try {
+          this.#jwks = await listen(this.#jwksApp(), { host: this.#host, port: this.#jwksPort });
+        } catch (error) {
+          throw listenError(`the JWKS again on port ${this.#jwksPort}`, error);
+        }
+      }
+      this.#fault = fault;
+    }
+    this.log.write('jwks.fault_set', { fault, previous });
+  }
+
+  #serveJwks(listener: 'main' | 'jwks', req: Request, res: Response): void {
+    this.#jwksRequests += 1;
+    const fault = this.#fault;
+    if (fault === null) {
+      this.#sendKeys(listener, res);
+      return;
+    }
+    this.log.write('jwks.fault_answered', { listener, fault });
+    switch (fault) {
+      case 'http-500':
+        res.status(500).json({ error: 'server_error', error_description: 'JWKS fault http-500 (auth-server mock)' });
+        return;
+      case 'invalid-json':
+        res.status(200).type('application/json').send('{"keys": [{"kty": "RSA", "kid": ');
+        return;
+      case 'empty-keyset':
+        res.status(200).json({ keys: [] });
+        return;
+      case 'connection-refused':
+        // Only the main listener's copy of the JWKS gets here (the dedicated one is closed):
+        // a connection can't be refused once accepted, so it is dropped instead.
+        req.socket.destroy();
+        return;
+      case 'slow': {
+        const timer = setTimeout(() => {
+          this.#slowTimers.delete(timer);
+          this.#sendKeys(listener, res, this.#slowMs);
+        }, this.#slowMs);
+        this.#slowTimers.add(timer);
+        res.once('close', () => {
+          clearTimeout(timer);
+          this.#slowTimers.delete(timer);
+        });
+        return;
+      }
+    }
+  }
+
+  #sendKeys(listener: 'main' | 'jwks', res: Response, delayedMs?: number): void {
+    const jwks = this.#keys.jwks();
+    this.log.write('jwks.served', { listener, kids: jwks.keys.map((key) => key.kid), ...(delayedMs === undefined ? {} : { delayed_ms: delayedMs }) });
+    res.status(200).json(jwks);
+  }
+
+  #errorHandler = (error: unknown, _req: Request, res: Response, _next: NextFunction): void => {
+    const message = error instanceof Error ? error.message : String(error);
+    this.log.write('server.error', { message });
+    if (!res.headersSent) res.status(500).json({ error: 'server_error', error_description: message });
+  };
+
+  #jwksApp(): express.Express {
+    const app = express();
+    app.disable('x-powered-by');
+    // No keep-alive here: a client must not reuse a socket across a connection-refused
+    // fault (it would see "other side closed", not ECONNREFUSED), so each fetch connects anew.
+    app.use((_req, res, next) => {
+      res.set('Connection', 'close');
+      next();
+    });
+    app.get(JWKS_PATH, (req, res) => this.#serveJwks('jwks', req, res));
+    app.use(notFound);
+    app.use(this.#errorHandler);
+    return app;
+  }
+
+  #mainApp(): express.Express {
+    const app = express();
+    app.disable('x-powered-by');
+    app.get('/.well-known/oauth-authorization-server', (_req, res) => {
+      res.json(oauthAuthorizationServerMetadata(this.#endpoints));
+    });
+    app.get('/.well-known/openid-configuration', (_req, res) => {
+      res.json(openIdConfiguration(this.#endpoints));
+    });
+    app.get(JWKS_PATH, (req, res) => this.#serveJwks('main', req, res));
+    app.get('/oauth/authorize', (_req, res) => {
+      res.status(400).json({ error: 'unsupported_response_type', error_description: 'this server supports only the client_credentials grant' });
+    });
+    app.use(
+      tokenEndpoint({
+        clients: this.#clients,
+        ttlSeconds: this.#ttlSeconds,
+        issue: (options) => this.#mint('valid', options),
+        log: this.log,
+      }),
+    );
+    app.use('/admin', adminApi(this));
+    app.use(notFound);
+    app.use(this.#errorHandler);
+    return app;
+  }
+}
+
+/**
+ * Starts the mock OAuth authorization server: two loopback listeners (main + dedicated JWKS).
+ *
+ * @example
+ * await using auth = await startAuthServer({ clock });
+ * const token = await auth.mint('valid');
+ * await auth.setJwksFault('connection-refused');
+ */
+export async function startAuthServer(options: AuthServerOptions = {}): Promise<StartedAuthServer> {
+  const parsed = AuthServerOptionsSchema.safeParse(options);
+  if (!parsed.success) throw new AuthServerError('ERR_AUTH_SERVER_OPTIONS', `bad auth server options: ${z.prettifyError(parsed.error)}`);
+  const server = new AuthServer(parsed.data, await KeyRing.create());
+  await server.start();
+  return server;
+}

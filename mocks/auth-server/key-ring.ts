@@ -1,0 +1,85 @@
+import { calculateJwkThumbprint, exportJWK, exportSPKI, generateKeyPair } from 'jose';
+import type { CryptoKey, JSONWebKeySet, JWK } from 'jose';
+import { AuthServerError } from './errors.ts';
+
+/** One RS256 key pair and its public JWK as published in the JWKS. */
+export interface SigningKey {
+  readonly kid: string;
+  readonly privateKey: CryptoKey;
+  readonly publicKey: CryptoKey;
+  /** `{kty, n, e, kid, use: 'sig', alg: 'RS256'}` */
+  readonly publicJwk: JWK;
+}
+
+async function generateSigningKey(): Promise<SigningKey> {
+  const { privateKey, publicKey } = await generateKeyPair('RS256', { modulusLength: 2048 });
+  const jwk = await exportJWK(publicKey);
+  // RFC 7638 thumbprint: a kid that is stable for the key and unique without a counter.
+  const kid = await calculateJwkThumbprint(jwk);
+  return { kid, privateKey, publicKey, publicJwk: { kty: jwk.kty, n: jwk.n, e: jwk.e, kid, use: 'sig', alg: 'RS256' } };
+}
+
+/**
+ * The server's keys, newest last; the newest is the signing key. A "stray" key, never published,
+ * is made on first need for the `unknown-kid` and `foreign-key` token kinds, then reused.
+ */
+export class KeyRing {
+  readonly #keys: SigningKey[] = [];
+  #stray: Promise<SigningKey> | undefined;
+  readonly #spki = new Map<string, Promise<string>>();
+
+  static async create(): Promise<KeyRing> {
+    const ring = new KeyRing();
+    await ring.add();
+    return ring;
+  }
+
+  /** Generates a key and makes it the signing key. */
+  async add(): Promise<SigningKey> {
+    const key = await generateSigningKey();
+    this.#keys.push(key);
+    return key;
+  }
+
+  /** Removes a key from the set; the newest remaining key signs from now on. */
+  retire(kid: string): void {
+    const index = this.#keys.findIndex((key) => key.kid === kid);
+    if (index < 0) throw new AuthServerError('ERR_AUTH_SERVER_UNKNOWN_KID', `no key with kid "${kid}"; keys: ${this.kids().join(', ')}`);
+    if (this.#keys.length === 1) {
+      throw new AuthServerError('ERR_AUTH_SERVER_LAST_KEY', `kid "${kid}" is the last key; add a key before retiring it (or use the empty-keyset JWKS fault)`);
+    }
+    this.#keys.splice(index, 1);
+  }
+
+  /** The signing key: the most recently added one still in the set. */
+  current(): SigningKey {
+    const key = this.#keys.at(-1);
+    // create() adds one key and retire() never removes the last, so this only guards misuse.
+    if (!key) throw new AuthServerError('ERR_AUTH_SERVER_MINT', 'no signing key');
+    return key;
+  }
+
+  kids(): string[] {
+    return this.#keys.map((key) => key.kid);
+  }
+
+  jwks(): JSONWebKeySet {
+    return { keys: this.#keys.map((key) => ({ ...key.publicJwk })) };
+  }
+
+  /** A key pair that is never in the JWKS. */
+  stray(): Promise<SigningKey> {
+    this.#stray ??= generateSigningKey();
+    return this.#stray;
+  }
+
+  /** PEM (SPKI) of a key's public half: the "secret" of the HS256 key-confusion attack. */
+  publicPem(key: SigningKey): Promise<string> {
+    let pem = this.#spki.get(key.kid);
+    if (!pem) {
+      pem = exportSPKI(key.publicKey);
+      this.#spki.set(key.kid, pem);
+    }
+    return pem;
+  }
+}

@@ -1,0 +1,37 @@
+/** Where the server's endpoints are, as announced by its metadata documents. */
+export interface AuthServerEndpoints {
+  issuer: string;
+  /** Base URL of the main listener. */
+  url: string;
+  tokenUrl: string;
+  jwksUrl: string;
+}
+
+/**
+ * RFC 8414 authorization server metadata for a client_credentials-only server.
+ *
+ * `authorization_endpoint` is optional in RFC 8414 when no grant uses it, but the MCP SDK's
+ * OAuthMetadataSchema requires it, so it is announced and answers `unsupported_response_type`;
+ * `response_types_supported` is therefore empty: no response type is supported.
+ */
+export function oauthAuthorizationServerMetadata(endpoints: AuthServerEndpoints): Record<string, unknown> {
+  return {
+    issuer: endpoints.issuer,
+    authorization_endpoint: `${endpoints.url}/oauth/authorize`,
+    token_endpoint: endpoints.tokenUrl,
+    jwks_uri: endpoints.jwksUrl,
+    response_types_supported: [],
+    grant_types_supported: ['client_credentials'],
+    token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+  };
+}
+
+/** OpenID Connect Discovery 1.0 provider metadata: the RFC 8414 fields plus the OIDC-required ones. */
+export function openIdConfiguration(endpoints: AuthServerEndpoints): Record<string, unknown> {
+  return {
+    ...oauthAuthorizationServerMetadata(endpoints),
+    subject_types_supported: ['public'],
+    id_token_signing_alg_values_supported: ['RS256'],
+    claims_supported: ['iss', 'sub', 'aud', 'exp', 'nbf', 'iat', 'jti', 'client_id', 'scope'],
+  };
+}
