@@ -1,0 +1,335 @@
+import http from 'node:http';
+import net from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { systemClock } from '../../mocks/shared/index.ts';
+import type { Clock } from '../../mocks/shared/index.ts';
+import { NetworkError } from './errors.ts';
+import { evaluateFlow } from './evaluate.ts';
+import type { SideVerdict } from './evaluate.ts';
+import { NameRegistry } from './names.ts';
+import type { NetworkNode, NetworkService, Resolution } from './names.ts';
+
+/** One decision of the shim, recorded for every connection a node opens. */
+export interface NetworkEvent {
+  /** ISO time from the network's clock. */
+  time: string;
+  /** The node whose egress was used. */
+  source: string;
+  /** The name or address as the client asked for it. */
+  destination: string;
+  destinationNode?: string;
+  port: number;
+  proto: 'tcp';
+  verdict: 'allow' | 'drop' | 'reject' | 'no-such-host';
+  reason: string;
+  outbound?: SideVerdict;
+  inbound?: SideVerdict;
+  /** For allowed connections: whether it reached the service or nothing listened on that port. */
+  outcome?: 'forwarded' | 'no-listener';
+  /** How the client asked: a CONNECT tunnel or an absolute-form HTTP request. */
+  via: 'connect' | 'http';
+}
+
+export type NetworkEventListener = (event: NetworkEvent) => void;
+
+export interface StartNetworkOptions {
+  nodes: NetworkNode[];
+  /** How long a dropped connection is held before its socket is destroyed. Default 30 s. */
+  dropHoldMs?: number;
+  clock?: Clock;
+}
+
+export interface StartedNetwork extends AsyncDisposable {
+  /** The node's egress: point the node's HTTP_PROXY (or undici ProxyAgent) at `proxyUrl`. */
+  egress(node: string): { proxyUrl: string; port: number };
+  /** Every decision so far, oldest first. */
+  readonly events: NetworkEvent[];
+  /** Calls `listener` on each new decision; returns the unsubscribe function. */
+  onEvent(listener: NetworkEventListener): () => void;
+  /** Registers a service after the network started (its real port comes from listen(0)). */
+  addService(node: string, service: NetworkService): void;
+  readonly names: NameRegistry;
+  close(): Promise<void>;
+}
+
+interface Decision {
+  event: Omit<NetworkEvent, 'time' | 'via' | 'outcome'>;
+  target?: { host: string; port: number };
+}
+
+/**
+ * Starts the Nebula stand-in: one egress proxy per node on loopback. Each connection a node opens
+ * through its egress (CONNECT, or absolute-form HTTP) is resolved, judged by both nodes' firewall
+ * tables, then forwarded to the service's loopback address, held silently (drop), or reset (reject).
+ *
+ * @example
+ * await using network = await startNetwork({ nodes, dropHoldMs: 1_000 });
+ * network.addService('monitoring-mcp', { name: 'monitoring-mcp.service.dev-us-east-1.consul', port: 8000, target: { host: '127.0.0.1', port } });
+ * const fetch = proxiedFetch(network.egress('claude-worker').proxyUrl);
+ * await fetch('http://monitoring-mcp.service.dev-us-east-1.consul:8000/');
+ */
+export async function startNetwork(options: StartNetworkOptions): Promise<StartedNetwork> {
+  const clock = options.clock ?? systemClock;
+  const dropHoldMs = options.dropHoldMs ?? 30_000;
+  const names = new NameRegistry(options.nodes);
+  const events: NetworkEvent[] = [];
+  const listeners = new Set<NetworkEventListener>();
+  const sockets = new Set<net.Socket>();
+  const held = new Map<net.Socket, NodeJS.Timeout>();
+  const servers = new Map<string, { server: http.Server; port: number }>();
+  let closed = false;
+
+  const track = (socket: net.Socket) => {
+    sockets.add(socket);
+    socket.on('error', () => {}); // a client going away is not the shim's failure
+    socket.once('close', () => {
+      sockets.delete(socket);
+      const timer = held.get(socket);
+      if (timer) clearTimeout(timer);
+      held.delete(socket);
+    });
+  };
+
+  const emit = (decision: Decision, via: NetworkEvent['via'], outcome?: NetworkEvent['outcome']) => {
+    const event: NetworkEvent = { time: new Date(clock.now()).toISOString(), ...decision.event, via };
+    if (outcome) {
+      event.outcome = outcome;
+      if (outcome === 'no-listener') {
+        event.reason += `; nothing listens on ${decision.event.destinationNode}:${decision.event.port} (connection refused)`;
+      }
+    }
+    events.push(event);
+    for (const listener of [...listeners]) listener(event);
+  };
+
+  // Nebula's default drop: no answer at all; the client times out on its own.
+  const hold = (socket: net.Socket) => {
+    held.set(socket, setTimeout(() => socket.destroy(), dropHoldMs));
+  };
+
+  const decide = (source: string, destination: string, port: number): Decision => {
+    const base = { source, destination, port, proto: 'tcp' as const };
+    const resolution: Resolution | undefined = names.resolve(destination, port);
+    if (!resolution) {
+      const why = net.isIP(stripBrackets(destination))
+        ? `${destination} is not the overlay IP of any node`
+        : `no node serves ${destination}`;
+      return { event: { ...base, verdict: 'no-such-host', reason: `getaddrinfo ENOTFOUND ${destination}: ${why}` } };
+    }
+    const withTarget = (decision: Decision): Decision => {
+      if (resolution.target) decision.target = resolution.target;
+      return decision;
+    };
+    if (resolution.node === source) {
+      return withTarget({
+        event: { ...base, destinationNode: source, verdict: 'allow', reason: `${source} connects to itself; local traffic does not cross the overlay` },
+      });
+    }
+    const from = names.node(source);
+    const to = names.node(resolution.node);
+    const verdict = evaluateFlow({
+      from: { identity: from.identity, firewall: from.firewall },
+      to: { identity: to.identity, firewall: to.firewall },
+      port,
+      proto: 'tcp',
+    });
+    const denying = !verdict.outbound.allowed ? verdict.outbound : !verdict.inbound.allowed ? verdict.inbound : undefined;
+    const reason = denying
+      ? `${denying.node} ${denying.direction}: ${denying.reason}`
+      : `${source} outbound rule ${verdict.outbound.rule}; ${resolution.node} inbound rule ${verdict.inbound.rule}`;
+    return withTarget({
+      event: { ...base, destinationNode: resolution.node, verdict: verdict.verdict, reason, outbound: verdict.outbound, inbound: verdict.inbound },
+    });
+  };
+
+  const onConnect = (source: string) => (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
+    const parsed = parseAuthority(req.url ?? '');
+    if (!parsed) {
+      socket.end('HTTP/1.1 400 Bad Request\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\nCONNECT needs host:port\n');
+      return;
+    }
+    const decision = decide(source, parsed.host, parsed.port);
+    const { verdict } = decision.event;
+    if (verdict === 'no-such-host') {
+      emit(decision, 'connect');
+      socket.end(dnsFailureResponse(parsed.host));
+    } else if (verdict === 'drop') {
+      emit(decision, 'connect');
+      hold(socket);
+    } else if (verdict === 'reject' || !decision.target) {
+      emit(decision, 'connect', verdict === 'allow' ? 'no-listener' : undefined);
+      socket.resetAndDestroy();
+    } else {
+      const upstream = net.connect(decision.target.port, decision.target.host);
+      track(upstream);
+      let connected = false;
+      upstream.once('connect', () => {
+        connected = true;
+        emit(decision, 'connect', 'forwarded');
+        socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+        if (head.length > 0) upstream.write(head);
+        upstream.pipe(socket);
+        socket.pipe(upstream);
+      });
+      upstream.once('error', () => {
+        if (!connected) emit(decision, 'connect', 'no-listener');
+        socket.resetAndDestroy();
+      });
+      upstream.once('close', () => socket.destroy());
+      socket.once('close', () => upstream.destroy());
+    }
+  };
+
+  const onRequest = (source: string) => (req: http.IncomingMessage, res: http.ServerResponse) => {
+    let url: URL | undefined;
+    try {
+      url = new URL(req.url ?? '');
+    } catch {
+      url = undefined;
+    }
+    if (!url || url.protocol !== 'http:') {
+      res.writeHead(400, { 'content-type': 'text/plain' });
+      res.end(`this is the network egress of ${source}: send absolute-form http:// requests or CONNECT\n`);
+      return;
+    }
+    const host = stripBrackets(url.hostname);
+    const port = url.port === '' ? 80 : Number(url.port);
+    const decision = decide(source, host, port);
+    const { verdict } = decision.event;
+    if (verdict === 'no-such-host') {
+      emit(decision, 'http');
+      res.writeHead(502, { 'content-type': 'text/plain', 'x-harness-network': 'no-such-host' });
+      res.end(`getaddrinfo ENOTFOUND ${host}\n`);
+    } else if (verdict === 'drop') {
+      emit(decision, 'http');
+      hold(req.socket);
+    } else if (verdict === 'reject' || !decision.target) {
+      emit(decision, 'http', verdict === 'allow' ? 'no-listener' : undefined);
+      req.socket.resetAndDestroy();
+    } else {
+      const upstream = http.request({
+        host: decision.target.host,
+        port: decision.target.port,
+        method: req.method,
+        path: `${url.pathname}${url.search}`,
+        headers: withoutHopByHop(req.headers),
+        agent: false,
+      });
+      let connected = false;
+      upstream.once('socket', (socket) => {
+        track(socket);
+        socket.once('connect', () => {
+          connected = true;
+          emit(decision, 'http', 'forwarded');
+        });
+      });
+      upstream.once('response', (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.statusMessage, withoutHopByHop(answer.headers));
+        answer.pipe(res);
+      });
+      upstream.once('error', () => {
+        if (!connected) emit(decision, 'http', 'no-listener');
+        req.socket.resetAndDestroy();
+      });
+      res.once('close', () => upstream.destroy());
+      req.pipe(upstream);
+    }
+  };
+
+  const closeAll = async () => {
+    for (const timer of held.values()) clearTimeout(timer);
+    held.clear();
+    // Tunnels and held sockets still count as the server's connections: end them first, or close() waits.
+    for (const socket of sockets) socket.destroy();
+    await Promise.all(
+      [...servers.values()].map(
+        ({ server }) =>
+          new Promise<void>((resolve) => {
+            server.close(() => resolve());
+            server.closeAllConnections();
+          }),
+      ),
+    );
+  };
+
+  try {
+    for (const name of names.nodeNames()) {
+      const server = http.createServer();
+      server.on('connection', track);
+      server.on('request', onRequest(name));
+      server.on('connect', onConnect(name));
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(0, '127.0.0.1', () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+      servers.set(name, { server, port: (server.address() as AddressInfo).port });
+    }
+  } catch (error) {
+    await closeAll();
+    throw error;
+  }
+
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closed = true;
+    closing ??= closeAll();
+    return closing;
+  };
+
+  return {
+    events,
+    names,
+    egress(node: string) {
+      names.node(node);
+      const entry = servers.get(node);
+      if (!entry || closed) throw new NetworkError('ERR_UNKNOWN_NODE', `no egress for ${node}: the network is closed`);
+      return { proxyUrl: `http://127.0.0.1:${entry.port}`, port: entry.port };
+    },
+    onEvent(listener: NetworkEventListener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    addService(node: string, service: NetworkService) {
+      names.addService(node, service);
+    },
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}
+
+/** `host:port` or `[v6]:port` of a CONNECT request. */
+function parseAuthority(authority: string): { host: string; port: number } | undefined {
+  const match = /^(?:\[([^\]]+)\]|([^:[\]]+)):([0-9]{1,5})$/.exec(authority);
+  if (!match) return undefined;
+  const port = Number(match[3]);
+  if (port < 1 || port > 65535) return undefined;
+  return { host: (match[1] ?? match[2]) as string, port };
+}
+
+function stripBrackets(host: string): string {
+  return host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
+}
+
+function dnsFailureResponse(host: string): string {
+  const body = `getaddrinfo ENOTFOUND ${host}\n`;
+  return [
+    'HTTP/1.1 502 Bad Gateway',
+    'content-type: text/plain',
+    'x-harness-network: no-such-host',
+    `content-length: ${Buffer.byteLength(body)}`,
+    'connection: close',
+    '',
+    body,
+  ].join('\r\n');
+}
+
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'proxy-authenticate', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
+
+function withoutHopByHop(headers: http.IncomingHttpHeaders): http.OutgoingHttpHeaders {
+  const out: http.OutgoingHttpHeaders = {};
+  for (const [key, value] of Object.entries(headers)) if (!HOP_BY_HOP.has(key) && value !== undefined) out[key] = value;
+  return out;
+}

@@ -1,0 +1,28 @@
+export { NetworkError } from './errors.ts';
+export type { NetworkErrorCode, NetworkErrorOptions } from './errors.ts';
+export { NodeIdentitySchema } from './identity.ts';
+export type { NodeIdentity } from './identity.ts';
+export { parsePrefix } from './cidr.ts';
+export type { Prefix } from './cidr.ts';
+export { FirewallConfigSchema, FirewallRuleConfigSchema, parseFirewall, renderRule } from './firewall.ts';
+export type {
+  Direction,
+  Firewall,
+  FirewallAction,
+  FirewallConfig,
+  FirewallRule,
+  FirewallRuleConfig,
+  PortMatch,
+  Proto,
+} from './firewall.ts';
+export { evaluateFlow } from './evaluate.ts';
+export type { FlowQuery, FlowVerdict, SideVerdict } from './evaluate.ts';
+export { Conntrack } from './conntrack.ts';
+export { NameRegistry, createNames } from './names.ts';
+export type { NetworkNode, NetworkService, Resolution } from './names.ts';
+export { startNetwork } from './egress.ts';
+export type { NetworkEvent, NetworkEventListener, StartNetworkOptions, StartedNetwork } from './egress.ts';
+export { NetworkFileNodeSchema, NetworkFileSchema, loadNetworkFile, parseNetworkFile } from './network-file.ts';
+export type { NetworkFile, NetworkFileNode } from './network-file.ts';
+export { runFirewallCheck } from './firewall-check.ts';
+export type { CommandOutcome, FirewallCheckOptions, FirewallCheckReport } from './firewall-check.ts';

@@ -1,0 +1,150 @@
+import net from 'node:net';
+import { NetworkError } from './errors.ts';
+import type { Firewall } from './firewall.ts';
+import type { NodeIdentity } from './identity.ts';
+
+/** A service a node serves: reachable on the overlay as `name:port`, really listening at `target` on loopback. */
+export interface NetworkService {
+  /** Consul name, e.g. `monitoring-mcp.service.dev-us-east-1.consul`. */
+  name: string;
+  /** Other names that reach the same service, e.g. a non-Consul DNS name a config uses. */
+  aliases?: string[];
+  /** Overlay port clients dial, e.g. 8000. */
+  port: number;
+  /** Where the service really listens (loopback only), e.g. `{ host: '127.0.0.1', port: 40123 }`. */
+  target: { host: string; port: number };
+}
+
+export interface NetworkNode {
+  identity: NodeIdentity;
+  firewall: Firewall;
+  services?: NetworkService[];
+}
+
+/** What a name (consul name, node name or overlay IP) stands for. */
+export interface Resolution {
+  node: string;
+  ip: string;
+  kind: 'consul' | 'node' | 'ip';
+  /** The consul name, when resolved through one. */
+  service?: string;
+  /** Where a connection to the asked port goes; absent when nothing listens there. */
+  target?: { host: string; port: number };
+}
+
+/**
+ * The overlay's DNS: Consul-style service names (`<service>.service.<dc>.consul`), node names and
+ * overlay IPs, each to its node and, for a port, to the real loopback address behind it.
+ *
+ * @example
+ * const names = createNames(nodes);
+ * names.resolve('monitoring-mcp.service.dev-us-east-1.consul', 8000);
+ * // { node: 'monitoring-mcp', ip: '10.10.0.7', kind: 'consul', service: '...', target: { host: '127.0.0.1', port: 40123 } }
+ */
+export class NameRegistry {
+  readonly #nodes = new Map<string, NetworkNode>();
+  readonly #byIp = new Map<string, string>();
+  readonly #services = new Map<string, { node: string; services: NetworkService[] }>();
+
+  constructor(nodes: NetworkNode[] = []) {
+    for (const node of nodes) this.addNode(node);
+  }
+
+  /** Adds a node and its services; throws ERR_NETWORK_CONFIG on a duplicate name or IP. */
+  addNode(node: NetworkNode): void {
+    const { name, ip } = node.identity;
+    if (this.#nodes.has(name)) throw new NetworkError('ERR_NETWORK_CONFIG', `two nodes are named ${name}`);
+    const other = this.#byIp.get(ip);
+    if (other) throw new NetworkError('ERR_NETWORK_CONFIG', `nodes ${other} and ${name} both have overlay IP ${ip}`);
+    this.#nodes.set(name, { ...node, services: [] });
+    this.#byIp.set(ip, name);
+    for (const service of node.services ?? []) this.addService(name, service);
+  }
+
+  /** Registers a service of `node`; its target must be a loopback address. */
+  addService(nodeName: string, service: NetworkService): void {
+    const node = this.node(nodeName);
+    const key = normalise(service.name);
+    if (!isLoopback(service.target.host)) {
+      throw new NetworkError('ERR_NETWORK_CONFIG', `service ${service.name} of ${nodeName}: target ${service.target.host} is not a loopback address`);
+    }
+    if (!validPort(service.port) || !validPort(service.target.port)) {
+      throw new NetworkError('ERR_NETWORK_CONFIG', `service ${service.name} of ${nodeName}: ports must be 1-65535`);
+    }
+    const keys = [key, ...(service.aliases ?? []).map(normalise)];
+    for (const name of keys) {
+      const entry = this.#services.get(name);
+      if (entry && entry.node !== nodeName) {
+        throw new NetworkError('ERR_NETWORK_CONFIG', `service ${name} is served by both ${entry.node} and ${nodeName}`);
+      }
+    }
+    const clash = node.services?.find((s) => s.port === service.port);
+    if (clash) {
+      throw new NetworkError('ERR_NETWORK_CONFIG', `${nodeName} port ${service.port} is already taken by ${clash.name}`);
+    }
+    node.services?.push(service);
+    for (const name of keys) {
+      const entry = this.#services.get(name);
+      if (entry) entry.services.push(service);
+      else this.#services.set(name, { node: nodeName, services: [service] });
+    }
+  }
+
+  /** The node named `name`; throws ERR_UNKNOWN_NODE. */
+  node(name: string): NetworkNode {
+    const node = this.#nodes.get(name);
+    if (!node) throw new NetworkError('ERR_UNKNOWN_NODE', `no node named ${name} (nodes: ${[...this.#nodes.keys()].join(', ')})`);
+    return node;
+  }
+
+  nodeNames(): string[] {
+    return [...this.#nodes.keys()];
+  }
+
+  /** What `host` stands for, or undefined when no node answers to it (a DNS failure). */
+  resolve(host: string, port?: number): Resolution | undefined {
+    const key = normalise(host);
+    const consul = this.#services.get(key);
+    if (consul) {
+      const node = this.node(consul.node);
+      const service = port === undefined ? undefined : consul.services.find((s) => s.port === port);
+      return withTarget({ node: consul.node, ip: node.identity.ip, kind: 'consul', service: consul.services[0]?.name ?? host }, service);
+    }
+    const byName = this.#nodes.get(key) ?? this.#nodes.get(host);
+    const byIp = this.#byIp.get(key);
+    const node = byName ?? (byIp === undefined ? undefined : this.#nodes.get(byIp));
+    if (!node) return undefined;
+    const service = port === undefined ? undefined : node.services?.find((s) => s.port === port);
+    return withTarget({ node: node.identity.name, ip: node.identity.ip, kind: byName ? 'node' : 'ip' }, service);
+  }
+}
+
+/**
+ * Same as `new NameRegistry(nodes)`.
+ *
+ * @example
+ * createNames([{ identity, firewall, services: [{ name: 'x.service.dc.consul', port: 80, target }] }]);
+ */
+export function createNames(nodes: NetworkNode[] = []): NameRegistry {
+  return new NameRegistry(nodes);
+}
+
+function withTarget(resolution: Resolution, service: NetworkService | undefined): Resolution {
+  if (service) resolution.target = { ...service.target };
+  return resolution;
+}
+
+/** DNS names are case-insensitive and may end with the root dot. */
+function normalise(name: string): string {
+  return name.toLowerCase().replace(/\.$/, '');
+}
+
+function validPort(port: number): boolean {
+  return Number.isInteger(port) && port >= 1 && port <= 65535;
+}
+
+export function isLoopback(host: string): boolean {
+  if (host === 'localhost') return true;
+  if (net.isIPv4(host)) return host.startsWith('127.');
+  return host === '::1' || host === '[::1]';
+}
