@@ -1,0 +1,48 @@
+import { jsonLinesSink, listenOptionsFromEnv, proxiedFetch } from '../shared/index.ts';
+import { AuthModeSchema } from './auth.ts';
+import { MonitoringMcpError } from './errors.ts';
+import type { MonitoringMcpOptions } from './monitoring-mcp.ts';
+
+function flag(env: NodeJS.ProcessEnv, name: string): boolean {
+  const value = (env[name] ?? '').trim().toLowerCase();
+  if (['', '0', 'false', 'no', 'off'].includes(value)) return false;
+  if (['1', 'true', 'yes', 'on'].includes(value)) return true;
+  throw new MonitoringMcpError('ERR_MONITORING_MCP_OPTIONS', `${name} must be true or false, got ${JSON.stringify(env[name])}`);
+}
+
+function positive(env: NodeJS.ProcessEnv, name: string): number | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const value = Number(raw);
+  if (!(value > 0)) throw new MonitoringMcpError('ERR_MONITORING_MCP_OPTIONS', `${name} must be a positive number, got ${JSON.stringify(raw)}`);
+  return value;
+}
+
+/**
+ * The options `main.ts` starts the server with: PORT, HOST, MCP_JWT_AUDIENCE, MCP_JWT_ISSUER,
+ * MCP_JWKS_URL, MCP_JWT_VERIFY_AUDIENCE, MCP_AUTH_MODE, PROMETHEUS_BASE_URL, MCP_JWKS_TIMEOUT_MS,
+ * and HTTP_PROXY (all outbound traffic through it). Bad values are ERR_MONITORING_MCP_OPTIONS.
+ *
+ * @example
+ * await startMonitoringMcp(monitoringMcpOptionsFromEnv(process.env));
+ */
+export function monitoringMcpOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): MonitoringMcpOptions {
+  const mode = AuthModeSchema.safeParse(env.MCP_AUTH_MODE || 'strict');
+  if (!mode.success) {
+    throw new MonitoringMcpError('ERR_MONITORING_MCP_OPTIONS', `MCP_AUTH_MODE must be one of ${AuthModeSchema.options.join(', ')}, got ${JSON.stringify(env.MCP_AUTH_MODE)}`);
+  }
+  const options: MonitoringMcpOptions = {
+    ...listenOptionsFromEnv(env),
+    authMode: mode.data,
+    verifyAudience: flag(env, 'MCP_JWT_VERIFY_AUDIENCE'),
+    fetch: proxiedFetch(env.HTTP_PROXY || undefined),
+    log: jsonLinesSink,
+  };
+  if (env.MCP_JWT_AUDIENCE) options.audience = env.MCP_JWT_AUDIENCE;
+  if (env.MCP_JWT_ISSUER) options.issuer = env.MCP_JWT_ISSUER;
+  if (env.MCP_JWKS_URL) options.jwksUrl = env.MCP_JWKS_URL;
+  if (env.PROMETHEUS_BASE_URL) options.prometheusBaseUrl = env.PROMETHEUS_BASE_URL;
+  const timeout = positive(env, 'MCP_JWKS_TIMEOUT_MS');
+  if (timeout !== undefined) options.jwksTimeoutMs = timeout;
+  return options;
+}

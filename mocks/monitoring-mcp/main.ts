@@ -1,0 +1,5 @@
+import { runMain } from '../shared/index.ts';
+import { monitoringMcpOptionsFromEnv } from './env.ts';
+import { startMonitoringMcp } from './monitoring-mcp.ts';
+
+await runMain('monitoring-mcp', async () => startMonitoringMcp(monitoringMcpOptionsFromEnv(process.env)));

@@ -1,0 +1,142 @@
+import express from 'express';
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { jsonFallbackHandlers, listen, ServiceLog, statelessMcpRouter, systemClock } from '../shared/index.ts';
+import type { Clock, Fetch, LogSink, Started } from '../shared/index.ts';
+import { AuthModeSchema, monitoringMcpAuth } from './auth.ts';
+import type { AuthMode } from './auth.ts';
+import { MonitoringMcpError } from './errors.ts';
+import { JwksClient } from './jwks-client.ts';
+import { TokenValidator } from './token-validator.ts';
+import { MONITORING_MCP_SERVICE_NAME, MONITORING_MCP_TOOLS, registerMonitoringMcpTools } from './tools.ts';
+
+/** Path of the MCP endpoint, as in the worker's `http://monitoring-mcp.service...:8000/v1/mcp`. */
+export const MONITORING_MCP_PATH = '/v1/mcp';
+export const MONITORING_MCP_SERVICE = 'monitoring-mcp';
+
+export interface MonitoringMcpOptions {
+  host?: string;
+  port?: number;
+  /** MCP_JWT_AUDIENCE. Unset or empty: development mode, no validation at all. */
+  audience?: string;
+  /** MCP_JWT_ISSUER: the expected `iss`; unset: `iss` not checked (PyJWT with `issuer=None`). */
+  issuer?: string;
+  /** MCP_JWKS_URL; required when strict mode validates (audience set). */
+  jwksUrl?: string;
+  /** MCP_JWT_VERIFY_AUDIENCE: the production fix, `aud` must contain `audience`. Default false (auth.py's verify_aud False). */
+  verifyAudience?: boolean;
+  /** MCP_AUTH_MODE: `strict` (default, auth.py as deployed) or `decode-only` (the seed's Option 2). */
+  authMode?: AuthMode;
+  /** PROMETHEUS_BASE_URL, e.g. `http://trickster-dev:9090`. */
+  prometheusBaseUrl?: string;
+  /** Outbound fetch for the JWKS and Prometheus; the harness passes one through the node's network shim. */
+  fetch?: Fetch;
+  clock?: Clock;
+  /** JWKS request timeout; default 5000 ms. */
+  jwksTimeoutMs?: number;
+  /** JWK set cache lifespan (PyJWKClient `lifespan`); default 300 s. */
+  jwksLifespanSeconds?: number;
+  /** Prometheus request timeout; default 10000 ms. */
+  prometheusTimeoutMs?: number;
+  log?: LogSink;
+}
+
+export interface StartedMonitoringMcp extends Started {
+  readonly log: ServiceLog;
+  /** The MCP endpoint, e.g. `http://127.0.0.1:41234/v1/mcp`. */
+  readonly mcpUrl: string;
+  /** The JWKS client when tokens are verified (strict mode with an audience), else undefined. */
+  readonly jwks: JwksClient | undefined;
+}
+
+function checkUrl(name: string, value: string | undefined): void {
+  if (value === undefined) return;
+  try {
+    const url = new URL(value);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('not http(s)');
+  } catch {
+    throw new MonitoringMcpError('ERR_MONITORING_MCP_OPTIONS', `${name} must be an http(s) URL, got ${JSON.stringify(value)}`);
+  }
+}
+
+/**
+ * Starts the strict MCP server (monitoring-mcp): `GET /` announces the service and its six tools;
+ * Streamable HTTP at `/v1/mcp` behind auth.py's middleware: no audience configured, no
+ * validation; otherwise RS256 JWTs verified against the JWKS (PyJWKClient caching), `iss`, `exp`,
+ * `nbf`, and `aud` only with `verifyAudience`. Rejections answer 401 `invalid_token`.
+ *
+ * @example
+ * await using mcp = await startMonitoringMcp({ audience: 'https://monitoring-mcp.example/v1/mcp', issuer: auth.issuer, jwksUrl: auth.jwksUrl });
+ * await using client = await connectMcpClient(mcp.mcpUrl, { token: await auth.mint('valid') });
+ */
+export async function startMonitoringMcp(options: MonitoringMcpOptions = {}): Promise<StartedMonitoringMcp> {
+  const clock = options.clock ?? systemClock;
+  const fetch = options.fetch ?? globalThis.fetch;
+  const authModeParsed = AuthModeSchema.safeParse(options.authMode ?? 'strict');
+  if (!authModeParsed.success) {
+    throw new MonitoringMcpError('ERR_MONITORING_MCP_OPTIONS', `authMode must be one of ${AuthModeSchema.options.join(', ')}, got ${JSON.stringify(options.authMode)}`);
+  }
+  const authMode = authModeParsed.data;
+  const audience = options.audience || undefined;
+  checkUrl('jwksUrl', options.jwksUrl);
+  checkUrl('prometheusBaseUrl', options.prometheusBaseUrl);
+  const prometheusTimeoutMs = options.prometheusTimeoutMs ?? 10_000;
+  if (!(prometheusTimeoutMs > 0)) throw new MonitoringMcpError('ERR_MONITORING_MCP_OPTIONS', `prometheusTimeoutMs must be > 0, got ${prometheusTimeoutMs}`);
+
+  const log = new ServiceLog(MONITORING_MCP_SERVICE, clock, options.log);
+  let jwks: JwksClient | undefined;
+  let validator: TokenValidator | undefined;
+  if (audience !== undefined && authMode === 'strict') {
+    if (options.jwksUrl === undefined) {
+      throw new MonitoringMcpError('ERR_MONITORING_MCP_OPTIONS', 'strict auth with an audience (MCP_JWT_AUDIENCE) needs a JWKS URL (MCP_JWKS_URL)');
+    }
+    jwks = new JwksClient({
+      url: options.jwksUrl,
+      fetch,
+      clock,
+      log,
+      ...(options.jwksTimeoutMs === undefined ? {} : { timeoutMs: options.jwksTimeoutMs }),
+      ...(options.jwksLifespanSeconds === undefined ? {} : { lifespanSeconds: options.jwksLifespanSeconds }),
+    });
+    validator = new TokenValidator({
+      jwks,
+      clock,
+      audience,
+      verifyAudience: options.verifyAudience ?? false,
+      ...(options.issuer === undefined ? {} : { issuer: options.issuer }),
+    });
+  }
+
+  const config = {
+    authMode: audience === undefined ? 'development' : authMode,
+    audience: audience ?? null,
+    issuer: options.issuer ?? null,
+    jwksUrl: options.jwksUrl ?? null,
+    verifyAudience: options.verifyAudience ?? false,
+    prometheusBaseUrl: options.prometheusBaseUrl ?? null,
+  };
+  const app = express();
+  app.disable('x-powered-by');
+  app.get('/', (_req, res) => {
+    res.json({ service: MONITORING_MCP_SERVICE_NAME, tools: MONITORING_MCP_TOOLS });
+  });
+  app.use(MONITORING_MCP_PATH, monitoringMcpAuth({ log, authMode, audience, validator }));
+  app.use(
+    statelessMcpRouter(MONITORING_MCP_PATH, () => {
+      const server = new McpServer({ name: MONITORING_MCP_SERVICE_NAME, version: '1.0.0' });
+      registerMonitoringMcpTools(server, { prometheusBaseUrl: options.prometheusBaseUrl, fetch, timeoutMs: prometheusTimeoutMs, log, info: config });
+      return server;
+    }),
+  );
+  app.use(...jsonFallbackHandlers());
+
+  const listening = await listen(app, { host: options.host, port: options.port });
+  log.write('server.started', { url: listening.url, ...config });
+  return {
+    url: listening.url,
+    mcpUrl: `${listening.url}${MONITORING_MCP_PATH}`,
+    log,
+    jwks,
+    close: () => listening.close(),
+    [Symbol.asyncDispose]: () => listening.close(),
+  };
+}
