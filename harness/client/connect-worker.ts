@@ -1,0 +1,253 @@
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { systemClock } from '../../mocks/shared/index.ts';
+import type { Clock, Fetch } from '../../mocks/shared/index.ts';
+import { classifyFailure, summarizeError, type ObservedAnswer } from './classify.ts';
+import { expandEnv, type WorkerEnv } from './env-expansion.ts';
+import { ClientError } from './errors.ts';
+import { McpServerConfigSchema, type HttpMcpServerConfig, type McpServerConfig } from './worker-config.ts';
+import type { McpServerReport, WorkerReport } from './worker-report.ts';
+import { mcpToolName, unpermittedTools, WorkerSettingsSchema, type WorkerSettings } from './worker-settings.ts';
+
+export interface ConnectWorkerOptions {
+  servers: readonly McpServerConfig[];
+  /** The worker's environment, for `${VAR}` / `${VAR:-default}` in url and headers. */
+  env: WorkerEnv;
+  /** How the worker reaches the network; the harness passes `proxiedFetch(proxyUrl)` (the node's egress). */
+  fetch?: Fetch;
+  /** Per server: connect + initialize + tools/list. A silently dropped flow ends here, never at the SDK's 60 s. */
+  timeoutMs: number;
+  /** settings.json; without it no permission is checked. */
+  settings?: WorkerSettings;
+  /** Only for `elapsedMs`; the deadline itself runs on real timers. */
+  clock?: Clock;
+}
+
+const BODY_READ_LIMIT = 64 * 1024;
+const USER_AGENT = 'claude-code/0.0.0 (simulated by mcp-topology-harness)';
+
+/**
+ * Connects to every server at once as the claude-worker does at start (Claude Code's agent SDK):
+ * per server a real SDK Client over Streamable HTTP with the expanded headers, `initialize`, then
+ * `tools/list` when the server offers tools, then close. A server's failure is a `failed` (or
+ * `needs-auth`) entry with a reason, never a throw; only bad options throw (`ERR_CLIENT_ARGUMENT`).
+ *
+ * As in Claude Code, a server whose `initialize` succeeded stays `connected` when `tools/list`
+ * fails (it just has no tools; `reason` says why).
+ *
+ * @example
+ * const report = await connectWorker({
+ *   servers: parseWorkerConfig(text, { file: 'agent_config.yaml' }).servers,
+ *   env: { MONITORING_AI_MCP_URL: ai.url },
+ *   fetch: proxiedFetch(node.proxyUrl),
+ *   timeoutMs: 2_000,
+ * });
+ * console.log(formatMcpServersLine(report));
+ */
+export async function connectWorker(options: ConnectWorkerOptions): Promise<WorkerReport> {
+  const { servers, env, timeoutMs, settings } = checkOptions(options);
+  const fetch = options.fetch ?? globalThis.fetch;
+  const clock = options.clock ?? systemClock;
+  const reports = await Promise.all(servers.map((server) => connectServer(server, { env, fetch, timeoutMs, clock })));
+  const report: WorkerReport = { servers: reports, permissionsChecked: settings !== undefined, unpermitted: [], denied: [] };
+  if (settings) {
+    const unpermitted = unpermittedTools(report, settings);
+    report.unpermitted = unpermitted.map((entry) => entry.tool);
+    report.denied = unpermitted.filter((entry) => entry.reason === 'denied').map((entry) => entry.tool);
+  }
+  return report;
+}
+
+function checkOptions(options: ConnectWorkerOptions): ConnectWorkerOptions {
+  if (!options || typeof options !== 'object') throw argumentError('options are required');
+  if (!Array.isArray(options.servers)) throw argumentError('servers must be an array');
+  const names = new Set<string>();
+  for (const [index, server] of options.servers.entries()) {
+    const parsed = McpServerConfigSchema.safeParse(server);
+    if (!parsed.success) throw argumentError(`servers[${index}] is not a server config: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
+    if (names.has(server.name)) throw argumentError(`servers[${index}]: duplicate server name ${JSON.stringify(server.name)}`);
+    names.add(server.name);
+  }
+  if (!options.env || typeof options.env !== 'object') throw argumentError('env must be an object (use {} for none)');
+  if (typeof options.timeoutMs !== 'number' || !Number.isFinite(options.timeoutMs) || options.timeoutMs <= 0) {
+    throw argumentError(`timeoutMs must be a positive number of milliseconds, got ${String(options.timeoutMs)}`);
+  }
+  if (options.fetch !== undefined && typeof options.fetch !== 'function') throw argumentError('fetch must be a function');
+  if (options.settings !== undefined && !WorkerSettingsSchema.safeParse(options.settings).success) {
+    throw argumentError('settings must come from parseWorkerSettings');
+  }
+  return options;
+}
+
+function argumentError(message: string): ClientError {
+  return new ClientError('ERR_CLIENT_ARGUMENT', `connectWorker: ${message}`);
+}
+
+interface Context {
+  env: WorkerEnv;
+  fetch: Fetch;
+  timeoutMs: number;
+  clock: Clock;
+}
+
+async function connectServer(server: McpServerConfig, context: Context): Promise<McpServerReport> {
+  const started = context.clock.now();
+  const elapsed = () => Math.max(0, context.clock.now() - started);
+  if (server.type !== 'http') {
+    return {
+      name: server.name, status: 'failed', tools: [], url: '', missingEnv: [], elapsedMs: elapsed(),
+      reason: { kind: 'config', detail: `type "${server.type}": ${server.unsupported}` },
+    };
+  }
+  const expanded = expandServer(server, context.env);
+  const base = { name: server.name, url: expanded.url, missingEnv: expanded.missing };
+  const invalid = invalidConfig(expanded);
+  if (invalid) {
+    return { ...base, status: 'failed', tools: [], elapsedMs: elapsed(), reason: { kind: 'config', detail: invalid } };
+  }
+
+  const deadline = new AbortController();
+  let timedOut = false;
+  const deadlineAt = performance.now() + context.timeoutMs;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    deadline.abort(new DOMException(`no answer within ${context.timeoutMs} ms`, 'TimeoutError'));
+  }, context.timeoutMs);
+  const seen: { answer: ObservedAnswer | undefined } = { answer: undefined };
+  const transport = new StreamableHTTPClientTransport(new URL(expanded.url), {
+    fetch: observingFetch(context.fetch, deadline.signal, seen),
+    requestInit: { headers: requestHeaders(expanded.headers) },
+  });
+  const client = new Client(
+    { name: 'claude-code', title: 'Claude Code (simulated)', version: '0.0.0' },
+    { capabilities: { roots: {}, elicitation: {} } },
+  );
+  // The standalone GET stream and late errors land here; the outcome is decided by the awaited calls.
+  client.onerror = () => {};
+  let stage: 'initialize' | 'tools/list' = 'initialize';
+  const requestOptions = () => ({ signal: deadline.signal, timeout: Math.max(1, Math.ceil(deadlineAt - performance.now())) });
+  const deadlinePassed = new Promise<{ ok: false; error: undefined }>((resolve) => {
+    deadline.signal.addEventListener('abort', () => resolve({ ok: false, error: undefined }), { once: true });
+  });
+
+  try {
+    const initialized = await Promise.race([
+      client.connect(transport, requestOptions()).then(() => ({ ok: true as const }), (error: unknown) => ({ ok: false as const, error })),
+      deadlinePassed,
+    ]);
+    if (!initialized.ok) {
+      const verdict = classifyFailure({
+        error: timedOut ? undefined : initialized.error, timedOut, timeoutMs: context.timeoutMs, stage,
+        answer: seen.answer,
+      });
+      return { ...base, ...verdict, tools: [], elapsedMs: elapsed() };
+    }
+    const serverInfo = client.getServerVersion();
+    const info = serverInfo ? { serverInfo: { name: serverInfo.name, version: serverInfo.version } } : {};
+    if (!client.getServerCapabilities()?.tools) {
+      return { ...base, ...info, status: 'connected', tools: [], elapsedMs: elapsed() };
+    }
+    stage = 'tools/list';
+    seen.answer = undefined;
+    const listed = await Promise.race([
+      client.listTools(undefined, requestOptions()).then((result) => ({ ok: true as const, result }), (error: unknown) => ({ ok: false as const, error })),
+      deadlinePassed,
+    ]);
+    if (!listed.ok) {
+      const verdict = classifyFailure({
+        error: timedOut ? undefined : listed.error, timedOut, timeoutMs: context.timeoutMs, stage,
+        answer: seen.answer,
+      });
+      // Claude Code keeps a server connected when only tools/list fails: it has no tools.
+      const { status: _ignored, ...why } = verdict;
+      return { ...base, ...info, ...why, status: 'connected', tools: [], elapsedMs: elapsed() };
+    }
+    const tools = listed.result.tools.map((tool) => mcpToolName(server.name, tool.name));
+    return { ...base, ...info, status: 'connected', tools, elapsedMs: elapsed() };
+  } catch (error) {
+    // Not a server's answer but something in the client itself: still a report, not a throw.
+    const summary = summarizeError(error);
+    return { ...base, status: 'failed', tools: [], elapsedMs: elapsed(), error: summary, reason: { kind: 'protocol', detail: `client error: ${summary.message}` } };
+  } finally {
+    clearTimeout(timer);
+    // Ends anything still in flight (the standalone GET stream, a late request) before closing.
+    if (!deadline.signal.aborted) deadline.abort(new DOMException('worker finished with this server', 'AbortError'));
+    await client.close().catch(() => {});
+  }
+}
+
+interface ExpandedServer {
+  url: string;
+  headers: Record<string, string>;
+  missing: string[];
+}
+
+function expandServer(server: HttpMcpServerConfig, env: WorkerEnv): ExpandedServer {
+  const missing = new Set<string>();
+  const url = expandEnv(server.url, env);
+  url.missing.forEach((name) => missing.add(name));
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(server.headers)) {
+    const expanded = expandEnv(value, env);
+    expanded.missing.forEach((missingName) => missing.add(missingName));
+    headers[name] = expanded.value;
+  }
+  return { url: url.value, headers, missing: [...missing] };
+}
+
+/** Why the expanded config cannot even be tried, or undefined. */
+function invalidConfig(expanded: ExpandedServer): string | undefined {
+  const unexpanded = expanded.missing.length > 0 ? ` (unset: ${expanded.missing.join(', ')})` : '';
+  let url: URL;
+  try {
+    url = new URL(expanded.url);
+  } catch {
+    return `url ${JSON.stringify(expanded.url)} is not a valid URL${unexpanded}`;
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return `url ${JSON.stringify(expanded.url)} is not http(s)${unexpanded}`;
+  try {
+    new Headers(expanded.headers);
+  } catch (error) {
+    return `headers cannot be sent: ${error instanceof Error ? error.message : String(error)}${unexpanded}`;
+  }
+  return undefined;
+}
+
+/** The configured headers, with Claude Code's kind of User-Agent unless the config sets one. */
+function requestHeaders(headers: Record<string, string>): Record<string, string> {
+  const hasUserAgent = Object.keys(headers).some((name) => name.toLowerCase() === 'user-agent');
+  return hasUserAgent ? { ...headers } : { 'User-Agent': USER_AGENT, ...headers };
+}
+
+/**
+ * The worker's fetch with the server's deadline on every request, remembering the last non-2xx
+ * answer to a POST (status, body, WWW-Authenticate): the SDK's errors keep only part of it.
+ */
+function observingFetch(base: Fetch, deadline: AbortSignal, seen: { answer: ObservedAnswer | undefined }): Fetch {
+  return (async (input: Parameters<Fetch>[0], init?: Parameters<Fetch>[1]) => {
+    const signal = init?.signal ? AbortSignal.any([init.signal, deadline]) : deadline;
+    const response = await base(input, { ...init, signal });
+    const method = (init?.method ?? 'GET').toUpperCase();
+    if (method === 'POST' && !response.ok && !(response.status >= 300 && response.status < 400)) {
+      const headers = new Headers(init?.headers);
+      seen.answer = {
+        status: response.status,
+        body: await readBody(response),
+        wwwAuthenticate: response.headers.get('www-authenticate') ?? undefined,
+        proxyStatus: response.headers.get('proxy-status') ?? undefined,
+        networkHint: response.headers.get('x-harness-network') ?? undefined,
+        authorization: headers.get('authorization') ?? undefined,
+      };
+    }
+    return response;
+  }) as Fetch;
+}
+
+async function readBody(response: Response): Promise<string | undefined> {
+  try {
+    const text = await response.clone().text();
+    return text.slice(0, BODY_READ_LIMIT);
+  } catch {
+    return undefined;
+  }
+}

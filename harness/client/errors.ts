@@ -1,0 +1,39 @@
+import { HarnessError } from '../errors.ts';
+
+/**
+ * Codes the simulated worker raises. A server that fails to connect is never an error: it is a
+ * `failed` entry in the WorkerReport. Errors are for bad input only.
+ */
+export type ClientErrorCode =
+  /** agent_config.yaml / `{"mcpServers": ...}` could not be read. */
+  | 'ERR_WORKER_CONFIG'
+  /** settings.json could not be read. */
+  | 'ERR_WORKER_SETTINGS'
+  /** A function of this module was called with arguments it cannot work with. */
+  | 'ERR_CLIENT_ARGUMENT';
+
+/** Where in a user's file the problem is (1-based line and column). */
+export interface ClientErrorLocation {
+  file: string;
+  line?: number;
+  column?: number;
+  /** Dotted path of the offending field, e.g. `mcp_servers.prometheus.headers.Authorization`. */
+  field?: string;
+}
+
+/**
+ * An error of the client area, with the file position when it is about a user's file.
+ *
+ * @example
+ * try { parseWorkerConfig(text, { file: 'agent_config.yaml' }); }
+ * catch (e) { if (e instanceof ClientError) console.error(e.code, e.location?.line, e.location?.field); }
+ */
+export class ClientError extends HarnessError<ClientErrorCode> {
+  readonly location: ClientErrorLocation | undefined;
+
+  constructor(code: ClientErrorCode, message: string, location?: ClientErrorLocation, options?: ErrorOptions) {
+    super(code, message, options);
+    this.name = 'ClientError';
+    this.location = location;
+  }
+}

@@ -1,0 +1,56 @@
+export { ClientError } from './errors.ts';
+export type { ClientErrorCode, ClientErrorLocation } from './errors.ts';
+export { expandEnv } from './env-expansion.ts';
+export type { ExpandedValue, WorkerEnv } from './env-expansion.ts';
+export {
+  parseWorkerConfig,
+  WorkerConfigFormatSchema,
+  HttpMcpServerConfigSchema,
+  UnsupportedTransportSchema,
+  UnsupportedMcpServerConfigSchema,
+  McpServerConfigSchema,
+  WorkerMcpConfigSchema,
+} from './worker-config.ts';
+export type {
+  ParseWorkerConfigOptions,
+  WorkerConfigFormat,
+  HttpMcpServerConfig,
+  UnsupportedTransport,
+  UnsupportedMcpServerConfig,
+  McpServerConfig,
+  WorkerMcpConfig,
+} from './worker-config.ts';
+export {
+  parseWorkerSettings,
+  unpermittedTools,
+  ruleCoversTool,
+  mcpToolName,
+  PermissionSettingsSchema,
+  WorkerSettingsSchema,
+} from './worker-settings.ts';
+export type { PermissionSettings, WorkerSettings, UnpermittedTool, UnpermittedReason } from './worker-settings.ts';
+export {
+  McpServerStatusSchema,
+  ReasonKindSchema,
+  FailureReasonSchema,
+  HttpAnswerSchema,
+  ErrorSummarySchema,
+  McpServerReportSchema,
+  WorkerReportSchema,
+} from './worker-report.ts';
+export type {
+  McpServerStatus,
+  ReasonKind,
+  FailureReason,
+  HttpAnswer,
+  ErrorSummary,
+  McpServerReport,
+  WorkerReport,
+} from './worker-report.ts';
+export { connectWorker } from './connect-worker.ts';
+export type { ConnectWorkerOptions } from './connect-worker.ts';
+export { advertisesOAuth } from './classify.ts';
+export { initMessage, formatMcpServersLine } from './worker-output.ts';
+export type { InitMessage } from './worker-output.ts';
+export { runWorkerMain, DEFAULT_WORKER_TIMEOUT_MS } from './worker-main.ts';
+export type { WorkerMainIo } from './worker-main.ts';
