@@ -1,2 +1,192 @@
 #!/usr/bin/env node
-console.log('harness', process.version);
+// The `harness` command: run, list and explain scenarios; check a worker config; ask the firewall.
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Command, CommanderError, Option } from 'commander';
+import { parseWorkerConfig, parseWorkerSettings } from './client/index.ts';
+import { isHarnessError } from './errors.ts';
+import { runFirewallCheck } from './network/index.ts';
+import { formatExplanation, formatScenarioTable, toJUnitXml, toJsonReport } from './report/index.ts';
+import { runScenario, runScenarios, type ScenarioResult } from './runner/index.ts';
+import { inProcessRuntime, type Runtime } from './runtime/index.ts';
+import { loadScenarioFile, resolveScenarioArgs, type Scenario } from './topology/index.ts';
+
+/** Exit codes: 0 all as expected, 1 an expectation unmet, 2 bad input. */
+const EXIT_UNMET = 1;
+const EXIT_USAGE = 2;
+
+const packageRoot = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
+
+function defaultRoot(): string {
+  return existsSync('scenarios') ? 'scenarios' : path.join(packageRoot, 'scenarios');
+}
+
+const RUNTIMES: Record<string, Runtime> = { inprocess: inProcessRuntime };
+
+async function runtimeNamed(name: string): Promise<Runtime> {
+  return RUNTIMES[name]!;
+}
+
+function progress(enabled: boolean) {
+  return (result: ScenarioResult, done: number, total: number) => {
+    if (enabled) process.stderr.write(`\r\u001b[2K[${done}/${total}] ${result.ok ? 'pass' : 'FAIL'} ${result.scenario}`);
+  };
+}
+
+async function run(targets: string[], options: { json?: boolean; junit?: string; root: string; runtime: string; concurrency?: string }) {
+  const scenarios = await resolveScenarioArgs(targets, { root: options.root });
+  const tty = Boolean(process.stderr.isTTY) && !process.env.CI;
+  const results = await runScenarios(scenarios, {
+    runtime: await runtimeNamed(options.runtime),
+    ...(options.concurrency ? { concurrency: Number(options.concurrency) } : {}),
+    onResult: progress(tty),
+  });
+  if (tty) process.stderr.write('\r\u001b[2K');
+  if (options.junit) {
+    await mkdir(path.dirname(path.resolve(options.junit)), { recursive: true });
+    await writeFile(options.junit, toJUnitXml(results));
+  }
+  if (options.json) {
+    process.stdout.write(`${JSON.stringify(toJsonReport(results), null, 2)}\n`);
+  } else {
+    const color = Boolean(process.stdout.isTTY);
+    for (const result of results) process.stdout.write(`${formatScenarioTable(result, { color })}\n`);
+    const failed = results.filter((result) => !result.ok);
+    process.stdout.write(`${results.length - failed.length} passed, ${failed.length} failed\n`);
+  }
+  return results.every((result) => result.ok) ? 0 : EXIT_UNMET;
+}
+
+async function list(options: { json?: boolean; root: string }) {
+  const scenarios = await resolveScenarioArgs([], { root: options.root });
+  const ids = scenarios.map((scenario) => scenario.id);
+  process.stdout.write(options.json ? `${JSON.stringify(ids)}\n` : `${ids.join('\n')}\n`);
+  return 0;
+}
+
+async function explain(target: string, options: { root: string; runtime: string }) {
+  const scenarios = await resolveScenarioArgs([target], { root: options.root });
+  const runtime = await runtimeNamed(options.runtime);
+  let ok = true;
+  for (const scenario of scenarios) {
+    const result = await runScenario(scenario, { runtime });
+    ok &&= result.ok;
+    process.stdout.write(`${formatExplanation(scenario, result)}\n`);
+  }
+  return ok ? 0 : EXIT_UNMET;
+}
+
+async function check(configFile: string, options: { topology: string; settings?: string; env: string[]; json?: boolean; runtime: string }) {
+  const [base] = await loadScenarioFile(options.topology) as [Scenario];
+  const config = parseWorkerConfig(await readFile(configFile, 'utf8'), { file: configFile });
+  const worker = base.topology.nodes.find((node) => node.run === 'worker')!;
+  const env = Object.fromEntries(options.env.map((pair) => {
+    const at = pair.indexOf('=');
+    if (at <= 0) throw new CommanderError(EXIT_USAGE, 'harness.env', `--env wants NAME=VALUE, got "${pair}"`);
+    return [pair.slice(0, at), pair.slice(at + 1)];
+  }));
+  const settings = options.settings ? parseWorkerSettings(await readFile(options.settings, 'utf8'), { file: options.settings }) : worker.worker!.settings;
+  const scenario: Scenario = {
+    ...base,
+    id: `check ${configFile} against ${base.id}`,
+    expect: {},
+    topology: {
+      ...base.topology,
+      nodes: base.topology.nodes.map((node) =>
+        node === worker ? { ...node, worker: { ...node.worker!, servers: config.servers, env: { ...node.worker!.env, ...env }, settings } } : node,
+      ),
+    },
+  };
+  const result = await runScenario(scenario, { runtime: await runtimeNamed(options.runtime) });
+  if (options.json) process.stdout.write(`${JSON.stringify(toJsonReport([result]), null, 2)}\n`);
+  else process.stdout.write(`${formatExplanation(scenario, result)}`);
+  const connected = !result.error && result.servers.every((server) => server.status === 'connected' && server.unpermitted.length === 0);
+  return connected ? 0 : EXIT_UNMET;
+}
+
+function program(): Command {
+  const cli = new Command('harness')
+    .description('Bring up the topology behind an MCP connectivity incident and tell which MCP servers connect, and why.')
+    .exitOverride()
+    .configureOutput({ writeErr: (text) => process.stderr.write(text) });
+  const root = () => new Option('--root <dir>', 'scenarios folder for ids and listing').default(defaultRoot(), 'scenarios/');
+  const runtime = () => new Option('--runtime <name>', 'how nodes run').choices(Object.keys(RUNTIMES)).default('inprocess');
+  cli
+    .command('run')
+    .description('run scenarios (files, folders, ids or id prefixes; default: all) and compare with their expectations')
+    .argument('[targets...]')
+    .option('--json', 'print one JSON document, nothing else')
+    .option('--junit <file>', 'also write a JUnit XML report')
+    .option('--concurrency <n>', 'scenarios at once')
+    .addOption(root())
+    .addOption(runtime())
+    .action(async (targets: string[], options) => {
+      process.exitCode = await run(targets, options);
+    });
+  cli
+    .command('list')
+    .description('list scenario ids (for CI matrices)')
+    .option('--json', 'as a JSON array')
+    .addOption(root())
+    .action(async (options) => {
+      process.exitCode = await list(options);
+    });
+  cli
+    .command('explain')
+    .description("run a scenario and explain each failure: the hop, the rule or claim, and what would make it pass")
+    .argument('<scenario>', 'file or id')
+    .addOption(root())
+    .addOption(runtime())
+    .action(async (target: string, options) => {
+      process.exitCode = await explain(target, options);
+    });
+  cli
+    .command('check')
+    .description("check your own agent_config.yaml (or .mcp.json) against a base topology, without writing a scenario")
+    .argument('<config>', "the worker's MCP config")
+    .requiredOption('--topology <file>', 'base topology, e.g. scenarios/topologies/monitoring-dev.yaml')
+    .option('--settings <file>', "the worker's settings.json")
+    .option('--env <NAME=VALUE...>', "the worker's environment", [])
+    .option('--json', 'print JSON')
+    .addOption(runtime())
+    .action(async (config: string, options) => {
+      process.exitCode = await check(config, options);
+    });
+  const firewall = cli.command('firewall').description("ask the Nebula stand-in about a flow");
+  firewall
+    .command('check')
+    .description('verdict for a flow between two nodes of a topology file, with both sides\' reasons')
+    .argument('<file>')
+    .requiredOption('--from <node>')
+    .requiredOption('--to <node>')
+    .requiredOption('--port <n>')
+    .option('--proto <proto>', 'tcp, udp or icmp', 'tcp')
+    .option('--json', 'print JSON')
+    .action(async (file: string, options) => {
+      const outcome = await runFirewallCheck({ file, ...options, port: Number(options.port) });
+      process.stdout.write(outcome.stdout);
+      process.stderr.write(outcome.stderr);
+      process.exitCode = outcome.exitCode;
+    });
+  return cli;
+}
+
+try {
+  await program().parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof CommanderError) {
+    if (error.code !== 'commander.helpDisplayed' && error.code !== 'commander.version' && error.code !== 'harness.env') {
+      process.exitCode = error.exitCode === 0 ? 0 : EXIT_USAGE;
+    } else {
+      if (error.code === 'harness.env') process.stderr.write(`harness: ${error.message}\n`);
+      process.exitCode = error.exitCode;
+    }
+  } else if (isHarnessError(error)) {
+    process.stderr.write(`harness: ${error.message}\n`);
+    process.exitCode = EXIT_USAGE;
+  } else {
+    throw error;
+  }
+}

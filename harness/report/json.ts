@@ -1,0 +1,46 @@
+import type { ScenarioResult } from '../runner/index.ts';
+
+/** The `--json` document: one entry per scenario, servers in the worker's report shape. */
+export interface JsonReport {
+  ok: boolean;
+  results: {
+    scenario: string;
+    ok: boolean;
+    error?: { code: string; message: string };
+    mcp_servers: {
+      name: string;
+      status: string;
+      expected: unknown;
+      ok: boolean;
+      reason?: { kind: string; detail: string; hop?: unknown };
+      tools: string[];
+      unpermitted: string[];
+      mismatches: string[];
+    }[];
+  }[];
+}
+
+/**
+ * @example
+ * process.stdout.write(`${JSON.stringify(toJsonReport(results), null, 2)}\n`);
+ */
+export function toJsonReport(results: ScenarioResult[]): JsonReport {
+  return {
+    ok: results.every((result) => result.ok),
+    results: results.map((result) => ({
+      scenario: result.scenario,
+      ok: result.ok,
+      ...(result.error ? { error: result.error } : {}),
+      mcp_servers: result.servers.map((server) => ({
+        name: server.name,
+        status: server.status,
+        expected: server.expected ?? null,
+        ok: server.ok,
+        ...(server.reason ? { reason: server.reason } : {}),
+        tools: server.tools,
+        unpermitted: server.unpermitted,
+        mismatches: server.mismatches,
+      })),
+    })),
+  };
+}

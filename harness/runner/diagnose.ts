@@ -1,0 +1,92 @@
+import type { LogEntry } from '../../mocks/shared/index.ts';
+import type { McpServerReport, WorkerReport } from '../client/index.ts';
+import type { NetworkEvent } from '../network/index.ts';
+import type { Topology, TopologyNode } from '../topology/index.ts';
+import type { Hop, Reason, ServerResult } from './result.ts';
+
+export interface DiagnoseInput {
+  topology: Topology;
+  report: WorkerReport;
+  events: readonly NetworkEvent[];
+  serviceLog(node: string): readonly LogEntry[];
+}
+
+/**
+ * Explains each server's outcome from the three things that saw it: the worker's own view, the
+ * network shim's decisions, and the servers' logs. A worker timeout becomes `network.dropped`
+ * when the shim dropped that flow; a 401 names the JWKS hop when the server could not fetch its keys.
+ */
+export function diagnose(input: DiagnoseInput): ServerResult[] {
+  const worker = input.topology.nodes.find((node) => node.run === 'worker')!;
+  return input.report.servers.map((server) => ({
+    name: server.name,
+    status: server.status,
+    url: server.url,
+    tools: server.tools,
+    unpermitted: input.report.unpermitted.filter((tool) => tool.startsWith(`mcp__${server.name}__`)),
+    ...(server.status === 'connected' ? {} : { reason: explain(server, worker, input) }),
+  }));
+}
+
+function explain(server: McpServerReport, worker: TopologyNode, input: DiagnoseInput): Reason {
+  const fallback: Reason = server.reason ?? { kind: 'protocol', detail: server.error?.message ?? 'no reason given' };
+  const target = parseTarget(server.url);
+  if (!target) return fallback;
+  const destination = nodeServing(input.topology, target.host);
+  const blocked = lastBlocked(input.events, worker.name, target.host, target.port);
+  if (blocked) return networkReason(blocked, worker.name, destination?.name ?? target.host);
+  const hop: Hop = { from: worker.name, to: destination?.name ?? target.host, port: target.port };
+  if (!fallback.kind.startsWith('auth.') || !destination) return { ...fallback, hop };
+  const rejection = [...input.serviceLog(destination.name)].reverse().find((entry) => entry.event === 'auth.rejected');
+  const cause = typeof rejection?.cause === 'string' ? rejection.cause : undefined;
+  const detail = cause ? `${fallback.detail} (${destination.name}: ${cause}${rejection?.detail ? `: ${String(rejection.detail)}` : ''})` : fallback.detail;
+  if (cause?.startsWith('jwks') && typeof rejection?.jwksUrl === 'string') {
+    const jwks = parseTarget(rejection.jwksUrl);
+    const jwksBlocked = jwks && lastBlocked(input.events, destination.name, jwks.host, jwks.port);
+    if (jwks && jwksBlocked) {
+      const upstream = networkReason(jwksBlocked, destination.name, nodeServing(input.topology, jwks.host)?.name ?? jwks.host);
+      return { kind: fallback.kind, detail: `${detail}; ${destination.name} cannot fetch its JWKS: ${upstream.detail}`, hop: upstream.hop! };
+    }
+  }
+  return { kind: fallback.kind, detail, hop };
+}
+
+function networkReason(event: NetworkEvent, from: string, to: string): Reason {
+  const side = event.outbound && !event.outbound.allowed ? event.outbound : event.inbound && !event.inbound.allowed ? event.inbound : undefined;
+  const hop: Hop = {
+    from,
+    to,
+    port: event.port,
+    verdict: event.verdict,
+    ...(side ? { side: side.direction, ...(side.rule ? { rule: side.rule } : {}) } : {}),
+  };
+  const kind = event.verdict === 'drop' ? 'network.dropped' : event.verdict === 'reject' ? 'network.refused' : 'network.no_such_host';
+  const what = event.verdict === 'no-such-host' ? `no such host ${event.destination}` : `${event.verdict} ${from} -> ${to}:${event.port}/${event.proto}`;
+  return { kind, detail: `${what}: ${side?.reason ?? event.reason}`, hop };
+}
+
+function lastBlocked(events: readonly NetworkEvent[], source: string, host: string, port: number): NetworkEvent | undefined {
+  return [...events].reverse().find(
+    (event) => event.source === source && hostOf(event.destination) === host && event.port === port && event.verdict !== 'allow',
+  );
+}
+
+function nodeServing(topology: Topology, host: string): TopologyNode | undefined {
+  return topology.nodes.find(
+    (node) => node.identity.ip === host || (node.service && [node.service.host, ...node.service.aliases].includes(host)),
+  );
+}
+
+function parseTarget(url: string): { host: string; port: number } | undefined {
+  try {
+    const parsed = new URL(url);
+    return { host: parsed.hostname, port: Number(parsed.port) || (parsed.protocol === 'https:' ? 443 : 80) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Events may name a destination with its port (`host:port`); compare hosts only. */
+function hostOf(destination: string): string {
+  return destination.replace(/:\d+$/, '');
+}

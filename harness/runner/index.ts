@@ -1,0 +1,6 @@
+export { runScenario, runScenarios } from './run.ts';
+export type { RunOptions } from './run.ts';
+export { diagnose } from './diagnose.ts';
+export type { DiagnoseInput } from './diagnose.ts';
+export { compare } from './compare.ts';
+export type { Hop, Reason, ServerResult, ServerOutcome, ScenarioResult } from './result.ts';

@@ -1,0 +1,14 @@
+export { loadScenarioFile, scenarioId } from './load.ts';
+export { discoverScenarios, resolveScenarioArgs } from './discover.ts';
+export { mergePatch } from './merge-patch.ts';
+export { TopologyError, formatLocation } from './errors.ts';
+export type { TopologyErrorCode, SourceLocation } from './errors.ts';
+export {
+  ScenarioFileSchema,
+  NodeSchema,
+  ExpectationSchema,
+  TokenSpecSchema,
+  StatusSchema,
+} from './schema.ts';
+export type { Expectation, ExpectedStatus, NodeRun, TokenSpec, ScenarioFile } from './schema.ts';
+export type { Scenario, Topology, TopologyNode, TopologyService, WorkerSpec } from './topology.ts';

@@ -1,0 +1,175 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadScenarioFile, TopologyError } from './index.ts';
+
+let dir: string;
+
+const base = `
+description: base
+nodes:
+  worker:
+    run: worker
+    groups: [dev]
+    firewall:
+      outbound:
+        - {port: 8000, proto: tcp, group: dev}
+    worker:
+      mcp_servers:
+        lenient:
+          type: http
+          url: "http://lenient.service.dev-us-east-1.consul:8000/monitoring/v1/mcp?toolset=grafana"
+          headers:
+            Authorization: "Bearer \${TOKEN:-orchestration-agent}"
+  lenient:
+    run: monitoring-ai-mcp
+    groups: [lenient, dev]
+    service: {name: lenient, port: 8000}
+    env: {MCP_JWT_AUDIENCE: aud}
+    firewall:
+      inbound:
+        - {port: 8000, proto: tcp, group: dev}
+`;
+
+async function write(name: string, text: string): Promise<string> {
+  const file = path.join(dir, name);
+  await writeFile(file, text);
+  return file;
+}
+
+async function loadError(name: string, text: string): Promise<TopologyError> {
+  const file = await write(name, text);
+  const error = await loadScenarioFile(file).then(
+    () => undefined,
+    (caught: unknown) => caught,
+  );
+  expect(error).toBeInstanceOf(TopologyError);
+  return error as TopologyError;
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'mth-topology-'));
+  await write('base.yaml', base);
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('loadScenarioFile', () => {
+  it('resolves extends and applies the patch as a JSON merge patch', async () => {
+    const file = await write(
+      'step.yaml',
+      `extends: base.yaml
+patch:
+  nodes:
+    lenient:
+      env: {MCP_JWT_AUDIENCE: null, EXTRA: "1"}
+expect:
+  lenient: connected
+`,
+    );
+    const [scenario] = await loadScenarioFile(file, { root: dir });
+    expect(scenario!.id).toBe('step');
+    const lenient = scenario!.topology.nodes.find((node) => node.name === 'lenient')!;
+    expect(lenient.env).toEqual({ EXTRA: '1' });
+    expect(lenient.service!.host).toBe('lenient.service.dev-us-east-1.consul');
+    expect(scenario!.expect).toEqual({ lenient: { status: 'connected' } });
+    expect(scenario!.description).toBeUndefined();
+    const worker = scenario!.topology.nodes.find((node) => node.run === 'worker')!;
+    expect(worker.worker!.servers[0]).toMatchObject({ name: 'lenient', type: 'http' });
+    expect(worker.identity.ip).toMatch(/^10\.42\./);
+  });
+
+  it.each([
+    ['an unknown field', 'extends: base.yaml\nexpect:\n  lenient: {status: connected, reasn: auth}\n', 3, 'expect.lenient'],
+    ['a bad status', 'extends: base.yaml\nexpect:\n  lenient: up\n', 3, 'expect.lenient'],
+    ['a bad type in the patch', 'extends: base.yaml\npatch:\n  nodes:\n    lenient:\n      groups: dev\n', 5, 'nodes.lenient.groups'],
+    ['an unknown node field', 'extends: base.yaml\npatch:\n  nodes:\n    lenient:\n      grups: [dev]\n', 5, 'nodes.lenient'],
+  ])('names file, line and field for %s', async (_case, text, line, field) => {
+    const error = await loadError('bad.yaml', text);
+    expect(error.code).toBe('ERR_SCENARIO_INVALID');
+    expect(error.location).toMatchObject({ file: path.join(dir, 'bad.yaml'), line, field });
+    expect(error.message).toContain(`bad.yaml:${line}`);
+  });
+
+  it('reports a bad field of the base in the base file', async () => {
+    await write('bad-base.yaml', base.replace('groups: [lenient, dev]', 'groups: 7'));
+    const error = await loadError('uses-bad-base.yaml', 'extends: bad-base.yaml\n');
+    expect(error.location).toMatchObject({ file: path.join(dir, 'bad-base.yaml'), field: 'nodes.lenient.groups' });
+  });
+
+  it('rejects YAML that does not parse, with its line', async () => {
+    const error = await loadError('broken.yaml', 'extends: base.yaml\nexpect:\n  lenient: [connected\n');
+    expect(error.code).toBe('ERR_SCENARIO_YAML');
+    expect(error.location?.line).toBeGreaterThanOrEqual(3);
+  });
+
+  it('rejects an extends cycle and a missing base', async () => {
+    await write('a.yaml', 'extends: b.yaml\n');
+    await write('b.yaml', 'extends: a.yaml\n');
+    expect((await loadError('c.yaml', 'extends: a.yaml\n')).code).toBe('ERR_SCENARIO_EXTENDS');
+    const missing = await loadError('d.yaml', 'extends: nowhere.yaml\n');
+    expect(missing.code).toBe('ERR_SCENARIO_EXTENDS');
+    expect(missing.location).toMatchObject({ line: 1, field: 'extends' });
+  });
+
+  it('rejects a firewall section Nebula would reject, at its place', async () => {
+    const error = await loadError(
+      'bad-firewall.yaml',
+      'extends: base.yaml\npatch:\n  nodes:\n    worker:\n      firewall:\n        outbound:\n          - {port: 8000, proto: tcp}\n',
+    );
+    expect(error.code).toBe('ERR_SCENARIO_INVALID');
+    expect(error.location).toMatchObject({ line: 7, field: 'nodes.worker.firewall.outbound[0]' });
+  });
+
+  it('rejects a worker config error with the worker block named', async () => {
+    const error = await loadError(
+      'bad-worker.yaml',
+      'extends: base.yaml\npatch:\n  nodes:\n    worker:\n      worker:\n        mcp_servers:\n          other: {type: http}\n',
+    );
+    expect(error.code).toBe('ERR_SCENARIO_INVALID');
+    expect(error.message).toContain('url');
+    expect(error.location?.file).toBe(path.join(dir, 'bad-worker.yaml'));
+  });
+
+  it('expands a matrix into one scenario per combination, with the first matching rule per server', async () => {
+    const file = await write(
+      'matrix.yaml',
+      `extends: base.yaml
+matrix:
+  axes:
+    token:
+      values: [valid, expired]
+      patch: {nodes: {worker: {worker: {tokens: {TOKEN: "\${token}"}}}}}
+    audience:
+      set: {}
+      unset: {nodes: {lenient: {env: {MCP_JWT_AUDIENCE: null}}}}
+  expect:
+    - when: {token: expired, audience: set}
+      lenient: {status: failed, reason: auth}
+    - lenient: connected
+`,
+    );
+    const scenarios = await loadScenarioFile(file, { root: dir });
+    expect(scenarios.map((scenario) => scenario.id)).toEqual([
+      'matrix/token=valid/audience=set',
+      'matrix/token=valid/audience=unset',
+      'matrix/token=expired/audience=set',
+      'matrix/token=expired/audience=unset',
+    ]);
+    expect(scenarios[2]!.expect.lenient).toEqual({ status: 'failed', reason: 'auth' });
+    expect(scenarios[3]!.expect.lenient).toEqual({ status: 'connected' });
+    const worker = scenarios[2]!.topology.nodes.find((node) => node.run === 'worker')!;
+    expect(worker.worker!.tokens).toEqual({ TOKEN: { kind: 'expired' } });
+    expect(scenarios[1]!.topology.nodes.find((node) => node.name === 'lenient')!.env).toEqual({});
+  });
+
+  it('rejects a matrix rule naming an unknown axis value', async () => {
+    const error = await loadError(
+      'bad-matrix.yaml',
+      'extends: base.yaml\nmatrix:\n  axes:\n    a: {x: {}}\n  expect:\n    - when: {a: y}\n      lenient: connected\n',
+    );
+    expect(error.location).toMatchObject({ line: 6, field: 'matrix.expect[0].when.a' });
+  });
+});

@@ -1,0 +1,98 @@
+import { z } from 'zod';
+import { TOKEN_KINDS, type TokenKind } from '../../mocks/auth-server/index.ts';
+
+/** What a node runs: one of the simulated services, or the simulated claude-worker. */
+export const NodeRunSchema = z.enum(['worker', 'auth-server', 'prometheus', 'monitoring-ai-mcp', 'monitoring-mcp']);
+export type NodeRun = z.infer<typeof NodeRunSchema>;
+
+export const TokenKindSchema = z.enum(TOKEN_KINDS as unknown as [TokenKind, ...TokenKind[]]);
+
+/** A token the auth server mints for the worker, bound to an env var: `valid` or `{kind, audience}`. */
+const TokenObjectSchema = z.strictObject({
+  kind: TokenKindSchema,
+  /** The resource the token is meant for; the kinds no-audience and wrong-audience ignore it. */
+  audience: z.string().optional(),
+  subject: z.string().optional(),
+  ttl_seconds: z.number().int().optional(),
+});
+export const TokenSpecSchema = z.union([
+  TokenKindSchema.transform((kind): z.output<typeof TokenObjectSchema> => ({ kind })),
+  TokenObjectSchema,
+]);
+export type TokenSpec = z.output<typeof TokenSpecSchema>;
+
+const EnvSchema = z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]).transform(String));
+
+export const ServiceSchema = z.strictObject({
+  /** Consul service name: reached as `<name>.service.<dc>.consul`. */
+  name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'a Consul service name: lower-case letters, digits and dashes'),
+  /** Port on the overlay, the one firewall rules and URLs name. */
+  port: z.number().int().min(1).max(65535),
+  /** Other host names that reach the same service, e.g. a non-Consul DNS name from a config. */
+  aliases: z.array(z.string()).default([]),
+});
+
+export const WorkerSchema = z.strictObject({
+  /** The seed's agent_config.yaml `mcp_servers:` map, inline. */
+  mcp_servers: z.record(z.string(), z.unknown()).optional(),
+  /** Claude Code's `mcpServers` map, inline. */
+  mcpServers: z.record(z.string(), z.unknown()).optional(),
+  /** Path (relative to the scenario file) to an agent_config.yaml or a Claude Code `.mcp.json`. */
+  config_file: z.string().optional(),
+  env: EnvSchema.default({}),
+  tokens: z.record(z.string(), TokenSpecSchema).default({}),
+  /** Claude Code settings.json content, inline. */
+  settings: z.unknown().optional(),
+  /** Path (relative to the scenario file) to a settings.json. */
+  settings_file: z.string().optional(),
+});
+
+export const NodeSchema = z.strictObject({
+  run: NodeRunSchema,
+  /** Overlay IP from the node's certificate; generated when absent. */
+  ip: z.ipv4().optional(),
+  groups: z.array(z.string()).default([]),
+  ca_name: z.string().optional(),
+  service: ServiceSchema.optional(),
+  env: EnvSchema.default({}),
+  /** Nebula's `firewall:` section, as in its config.yml. */
+  firewall: z.unknown().optional(),
+  worker: WorkerSchema.optional(),
+});
+
+export const StatusSchema = z.enum(['connected', 'failed', 'needs-auth', 'pending']);
+export type ExpectedStatus = z.infer<typeof StatusSchema>;
+
+const ReasonPatternSchema = z
+  .string()
+  .regex(/^[a-z_]+(\.[a-z_]+)?$/, 'a reason kind like auth.invalid_token, or its category like auth');
+
+export const ExpectationSchema = z.union([
+  StatusSchema.transform((status) => ({ status })),
+  z.strictObject({
+    status: StatusSchema,
+    /** A reason kind (`network.dropped`) or a category (`network`). */
+    reason: ReasonPatternSchema.optional(),
+    /** The hop that failed, `from -> to`, e.g. `monitoring-mcp -> auth-server`. */
+    hop: z.string().regex(/^\S+ -> \S+$/, 'written as "from-node -> to-node"').optional(),
+    /** Tools (short names, or `all`) that are connected but that settings.json does not allow. */
+    unpermitted: z.union([z.literal('all'), z.array(z.string())]).optional(),
+  }),
+]);
+export type Expectation = z.output<typeof ExpectationSchema>;
+
+export const ScenarioFileSchema = z.strictObject({
+  description: z.string().optional(),
+  extends: z.string().optional(),
+  patch: z.record(z.string(), z.unknown()).optional(),
+  /** Consul datacenter of every service name. */
+  dc: z.string().default('dev-us-east-1'),
+  /** How long the worker waits for each server; a dropped flow fails at this bound. */
+  timeout_ms: z.number().int().min(50).max(120_000).default(1500),
+  nodes: z.record(z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'a node name: lower-case letters, digits and dashes'), NodeSchema),
+  expect: z.record(z.string(), ExpectationSchema).default({}),
+  /** A matrix family: expands into one scenario per combination (see README). */
+  matrix: z.unknown().optional(),
+});
+export type ScenarioFile = z.output<typeof ScenarioFileSchema>;
+export type NodeSpec = z.output<typeof NodeSchema>;
