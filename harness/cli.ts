@@ -11,7 +11,7 @@ import { runFirewallCheck } from './network/index.ts';
 import { formatExplanation, formatScenarioTable, toJUnitXml, toJsonReport } from './report/index.ts';
 import { runScenario, runScenarios, type ScenarioResult } from './runner/index.ts';
 import { inProcessRuntime, type Runtime } from './runtime/index.ts';
-import { loadScenarioFile, resolveScenarioArgs, type Scenario } from './topology/index.ts';
+import { loadScenarioFile, resolveScenarioArgs, scenarioId, type Scenario } from './topology/index.ts';
 
 /** Exit codes: 0 all as expected, 1 an expectation unmet, 2 bad input. */
 const EXIT_UNMET = 1;
@@ -59,9 +59,10 @@ async function run(targets: string[], options: { json?: boolean; junit?: string;
   return results.every((result) => result.ok) ? 0 : EXIT_UNMET;
 }
 
-async function list(options: { json?: boolean; root: string }) {
+async function list(options: { json?: boolean; files?: boolean; root: string }) {
   const scenarios = await resolveScenarioArgs([], { root: options.root });
-  const ids = scenarios.map((scenario) => scenario.id);
+  // --files: one id per file, a matrix family as one (its id runs all its members).
+  const ids = [...new Set(scenarios.map((scenario) => (options.files ? scenarioId(scenario.file, options.root) : scenario.id)))];
   process.stdout.write(options.json ? `${JSON.stringify(ids)}\n` : `${ids.join('\n')}\n`);
   return 0;
 }
@@ -129,6 +130,7 @@ function program(): Command {
     .command('list')
     .description('list scenario ids (for CI matrices)')
     .option('--json', 'as a JSON array')
+    .option('--files', 'one id per scenario file (a matrix family once)')
     .addOption(root())
     .action(async (options) => {
       process.exitCode = await list(options);
@@ -165,7 +167,7 @@ function program(): Command {
     .option('--proto <proto>', 'tcp, udp or icmp', 'tcp')
     .option('--json', 'print JSON')
     .action(async (file: string, options) => {
-      const outcome = await runFirewallCheck({ file, ...options, port: Number(options.port) });
+      const outcome = await runFirewallCheck({ file, ...options });
       process.stdout.write(outcome.stdout);
       process.stderr.write(outcome.stderr);
       process.exitCode = outcome.exitCode;

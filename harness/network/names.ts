@@ -3,7 +3,10 @@ import { NetworkError } from './errors.ts';
 import type { Firewall } from './firewall.ts';
 import type { NodeIdentity } from './identity.ts';
 
-/** A service a node serves: reachable on the overlay as `name:port`, really listening at `target` on loopback. */
+/**
+ * A service a node serves: reachable on the overlay as `name:port`, really listening at `target`
+ * (on loopback, unless the registry was made with `remoteTargets`).
+ */
 export interface NetworkService {
   /** Consul name, e.g. `monitoring-mcp.service.dev-us-east-1.consul`. */
   name: string;
@@ -11,8 +14,17 @@ export interface NetworkService {
   aliases?: string[];
   /** Overlay port clients dial, e.g. 8000. */
   port: number;
-  /** Where the service really listens (loopback only), e.g. `{ host: '127.0.0.1', port: 40123 }`. */
+  /** Where the service really listens, e.g. `{ host: '127.0.0.1', port: 40123 }` (loopback unless `remoteTargets`). */
   target: { host: string; port: number };
+}
+
+export interface NameRegistryOptions {
+  /**
+   * Accept service targets that are not loopback addresses, e.g. `{ host: 'mth-3f2a-monitoring-mcp', port: 8000 }`:
+   * the containers runtime's shim forwards to other containers of the same topology. Default false:
+   * in one process every service listens on loopback, and anything else is a mistake.
+   */
+  remoteTargets?: boolean;
 }
 
 export interface NetworkNode {
@@ -45,8 +57,10 @@ export class NameRegistry {
   readonly #nodes = new Map<string, NetworkNode>();
   readonly #byIp = new Map<string, string>();
   readonly #services = new Map<string, { node: string; services: NetworkService[] }>();
+  readonly #remoteTargets: boolean;
 
-  constructor(nodes: NetworkNode[] = []) {
+  constructor(nodes: NetworkNode[] = [], options: NameRegistryOptions = {}) {
+    this.#remoteTargets = options.remoteTargets ?? false;
     for (const node of nodes) this.addNode(node);
   }
 
@@ -61,11 +75,11 @@ export class NameRegistry {
     for (const service of node.services ?? []) this.addService(name, service);
   }
 
-  /** Registers a service of `node`; its target must be a loopback address. */
+  /** Registers a service of `node`; its target must be a loopback address unless the registry allows remote targets. */
   addService(nodeName: string, service: NetworkService): void {
     const node = this.node(nodeName);
     const key = normalise(service.name);
-    if (!isLoopback(service.target.host)) {
+    if (!this.#remoteTargets && !isLoopback(service.target.host)) {
       throw new NetworkError('ERR_NETWORK_CONFIG', `service ${service.name} of ${nodeName}: target ${service.target.host} is not a loopback address`);
     }
     if (!validPort(service.port) || !validPort(service.target.port)) {
@@ -120,13 +134,13 @@ export class NameRegistry {
 }
 
 /**
- * Same as `new NameRegistry(nodes)`.
+ * Same as `new NameRegistry(nodes, options)`.
  *
  * @example
  * createNames([{ identity, firewall, services: [{ name: 'x.service.dc.consul', port: 80, target }] }]);
  */
-export function createNames(nodes: NetworkNode[] = []): NameRegistry {
-  return new NameRegistry(nodes);
+export function createNames(nodes: NetworkNode[] = [], options: NameRegistryOptions = {}): NameRegistry {
+  return new NameRegistry(nodes, options);
 }
 
 function withTarget(resolution: Resolution, service: NetworkService | undefined): Resolution {

@@ -38,16 +38,14 @@ function suggestion(scenario: Scenario, server: ServerOutcome): string | undefin
   const nodes = scenario.topology.nodes;
   const from = nodes.find((node) => node.name === reason.hop?.from);
   const to = nodes.find((node) => node.name === reason.hop?.to);
+  // A hop the firewall blocked, whatever it caused downstream (a timeout, a 401 for want of a JWKS).
+  if (from && to && reason.hop && (reason.hop.verdict === 'drop' || reason.hop.verdict === 'reject')) {
+    const fix = reason.hop.side === 'inbound'
+      ? `add to ${to.name}'s firewall.inbound: {port: ${reason.hop.port}, proto: tcp, ${inboundSelector(from, to)}}`
+      : `add to ${from.name}'s firewall.outbound: {port: ${reason.hop.port}, proto: tcp, groups: [${ruleGroupsFor(from.firewall, to).join(', ')}]}`;
+    return reason.kind.startsWith('network.') ? fix : `${fix} (then ${from.name} can reach ${to.name})`;
+  }
   switch (reason.kind) {
-    case 'network.dropped':
-    case 'network.refused': {
-      if (!from || !to || !reason.hop) return undefined;
-      if (reason.hop.side === 'inbound') {
-        const shared = to.identity.groups.filter((group) => from.identity.groups.includes(group));
-        return `add to ${to.name}'s firewall.inbound: {port: ${reason.hop.port}, proto: tcp, ${shared.length ? `group: ${shared[0]}` : `host: ${from.name}`}}`;
-      }
-      return `add to ${from.name}'s firewall.outbound: {port: ${reason.hop.port}, proto: tcp, groups: [${ruleGroupsFor(from.firewall, to).join(', ')}]}`;
-    }
     case 'network.no_such_host':
       return `no node serves that name: fix the URL, or give the node serving it this name under service.aliases`;
     case 'auth.missing_token':
@@ -62,7 +60,6 @@ function suggestion(scenario: Scenario, server: ServerOutcome): string | undefin
 }
 
 function tokenSuggestion(scenario: Scenario, server: ServerOutcome, to: TopologyNode | undefined): string {
-  if (reasonIsJwks(server) && to) return `allow ${to.name}'s outbound to the auth server (its JWKS) in ${to.name}'s firewall.outbound`;
   const worker = scenario.topology.nodes.find((node) => node.run === 'worker')!.worker!;
   const config = worker.servers.find((entry) => entry.name === server.name);
   const header = config && 'headers' in config ? config.headers.Authorization ?? config.headers.authorization : undefined;
@@ -77,8 +74,9 @@ function tokenSuggestion(scenario: Scenario, server: ServerOutcome, to: Topology
   return `${where}:${mint}${dev}`;
 }
 
-function reasonIsJwks(server: ServerOutcome): boolean {
-  return server.reason?.hop !== undefined && /cannot fetch its JWKS/.test(server.reason.detail);
+function inboundSelector(from: TopologyNode, to: TopologyNode): string {
+  const shared = to.identity.groups.filter((group) => from.identity.groups.includes(group));
+  return shared.length > 0 ? `group: ${shared[0]}` : `host: ${from.name}`;
 }
 
 /** Groups for a new outbound rule: the nearest existing group rule's groups the peer has, plus the peer's own service group. */

@@ -17,6 +17,7 @@ export function compare(results: ServerResult[], expect: Record<string, Expectat
       name,
       status: 'pending',
       url: '',
+      elapsedMs: 0,
       tools: [],
       unpermitted: [],
       expected,

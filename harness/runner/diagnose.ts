@@ -22,6 +22,7 @@ export function diagnose(input: DiagnoseInput): ServerResult[] {
     name: server.name,
     status: server.status,
     url: server.url,
+    elapsedMs: server.elapsedMs,
     tools: server.tools,
     unpermitted: input.report.unpermitted.filter((tool) => tool.startsWith(`mcp__${server.name}__`)),
     ...(server.status === 'connected' ? {} : { reason: explain(server, worker, input) }),

@@ -23,6 +23,8 @@ export interface ServerResult {
   name: string;
   status: McpServerStatus;
   url: string;
+  /** How long the worker took to reach this status. */
+  elapsedMs: number;
   tools: string[];
   /** Connected tools that settings.json does not allow. */
   unpermitted: string[];

@@ -1,6 +1,6 @@
 import { startAuthServer } from '../../mocks/auth-server/index.ts';
 import { startMonitoringAiMcp } from '../../mocks/monitoring-ai-mcp/index.ts';
-import { startMonitoringMcp } from '../../mocks/monitoring-mcp/index.ts';
+import { monitoringMcpOptionsFromEnv, startMonitoringMcp } from '../../mocks/monitoring-mcp/index.ts';
 import { startPrometheus } from '../../mocks/prometheus/index.ts';
 import type { Clock, Fetch, LogEntry } from '../../mocks/shared/index.ts';
 import type { TokenSpec, TopologyNode } from '../topology/index.ts';
@@ -28,16 +28,19 @@ const AUDIENCE_KINDS = new Set(['valid', 'with-audience']);
 
 /**
  * Starts the simulated service of `node` on loopback (port 0) with the node's env, read as its
- * `main.ts` reads it, so that a scenario means the same in every runtime.
+ * `main.ts` reads it, so that a scenario means the same in every runtime. A bad value (say
+ * MCP_AUTH_MODE=lenient) fails the start with the service's own coded error.
  */
 export async function startNodeService(node: TopologyNode, context: ServiceContext): Promise<StartedNodeService> {
   const { env } = node;
   const service = node.service!;
   const own = `http://${service.host}:${service.port}`;
   const clock = context.clock ? { clock: context.clock } : {};
+  // In this process every service listens on a free loopback port; PORT and HOST are for containers.
+  const loopback = { host: '127.0.0.1', port: 0 };
   switch (node.run) {
     case 'auth-server': {
-      const auth = await startAuthServer({ ...clock, issuer: env.ISSUER || own });
+      const auth = await startAuthServer({ ...loopback, ...clock, issuer: env.ISSUER || own });
       return {
         port: portOf(auth.url),
         log: auth.log,
@@ -51,25 +54,23 @@ export async function startNodeService(node: TopologyNode, context: ServiceConte
       };
     }
     case 'prometheus': {
-      const prometheus = await startPrometheus({ ...clock });
+      const prometheus = await startPrometheus({ ...loopback, ...clock, ...(env.PROMETHEUS_FIXTURE ? { fixture: env.PROMETHEUS_FIXTURE } : {}) });
       return { port: portOf(prometheus.url), log: prometheus.log, close: () => prometheus.close() };
     }
     case 'monitoring-ai-mcp': {
-      const server = await startMonitoringAiMcp({ ...clock, ...(env.MCP_JWT_AUDIENCE ? { audience: env.MCP_JWT_AUDIENCE } : {}) });
+      const server = await startMonitoringAiMcp({ ...loopback, ...clock, ...(env.MCP_JWT_AUDIENCE ? { audience: env.MCP_JWT_AUDIENCE } : {}) });
       return { port: portOf(server.url), log: server.log, close: () => server.close() };
     }
     case 'monitoring-mcp': {
+      const fromEnv = monitoringMcpOptionsFromEnv(env);
       const server = await startMonitoringMcp({
+        ...fromEnv,
+        ...loopback,
         ...clock,
-        ...(env.MCP_JWT_AUDIENCE ? { audience: env.MCP_JWT_AUDIENCE } : {}),
-        ...(env.MCP_JWT_ISSUER ? { issuer: env.MCP_JWT_ISSUER } : {}),
-        ...(env.MCP_JWKS_URL ? { jwksUrl: env.MCP_JWKS_URL } : {}),
-        ...(env.PROMETHEUS_BASE_URL ? { prometheusBaseUrl: env.PROMETHEUS_BASE_URL } : {}),
-        verifyAudience: env.MCP_JWT_VERIFY_AUDIENCE === 'true',
-        authMode: env.MCP_AUTH_MODE === 'decode-only' ? 'decode-only' : 'strict',
         fetch: context.fetch,
+        log: undefined,
         // A JWKS behind a dropped flow must fail (401) before the worker gives up on the server.
-        jwksTimeoutMs: Number(env.MCP_JWKS_TIMEOUT_MS) || Math.max(50, Math.floor(context.timeoutMs / 3)),
+        jwksTimeoutMs: fromEnv.jwksTimeoutMs ?? Math.max(50, Math.floor(context.timeoutMs / 3)),
       });
       return { port: portOf(server.url), log: server.log, close: () => server.close() };
     }
