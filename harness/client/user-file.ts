@@ -1,4 +1,5 @@
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
+import { parse as parseJson, type ParseError } from 'jsonc-parser';
 import { ClientError, type ClientErrorCode } from './errors.ts';
 
 /** A user's YAML or JSON file, parsed, with what is needed to point at a line. */
@@ -95,118 +96,14 @@ function rangeOf(node: unknown): readonly number[] | undefined {
 function jsonErrorPosition(message: string, text: string): { line: number; column: number } | undefined {
   const lineColumn = /line (\d+) column (\d+)/.exec(message);
   if (lineColumn) return { line: Number(lineColumn[1]), column: Number(lineColumn[2]) };
-  // V8 does not always give a position ("Unexpected token ']', ..."): find it.
-  const offset = jsonErrorOffset(text);
+  // V8 does not always give a position ("Unexpected token ']', ..."): jsonc-parser, in strict
+  // JSON mode, finds the first error's offset.
+  const errors: ParseError[] = [];
+  parseJson(text, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
+  const offset = errors[0]?.offset;
   if (offset === undefined) return undefined;
   const before = text.slice(0, offset).split('\n');
   return { line: before.length, column: (before.at(-1)?.length ?? 0) + 1 };
-}
-
-/** Offset of the first JSON syntax error in `text` (RFC 8259), or undefined when there is none. */
-function jsonErrorOffset(text: string): number | undefined {
-  let i = 0;
-  const stop = (): never => {
-    throw new JsonSyntaxAt(i);
-  };
-  const space = () => {
-    while (i < text.length && ' \t\n\r'.includes(text.charAt(i))) i++;
-  };
-  const string = () => {
-    i++;
-    while (i < text.length) {
-      const char = text.charAt(i);
-      if (char === '"') {
-        i++;
-        return;
-      }
-      if (char === '\\') {
-        const escape = text.charAt(i + 1);
-        if (escape === 'u') {
-          if (!/^[0-9a-fA-F]{4}$/.test(text.slice(i + 2, i + 6))) stop();
-          i += 6;
-          continue;
-        }
-        if (!'"\\/bfnrt'.includes(escape) || escape === '') stop();
-        i += 2;
-        continue;
-      }
-      if (char < ' ') stop();
-      i++;
-    }
-    stop();
-  };
-  const token = (pattern: RegExp) => {
-    pattern.lastIndex = i;
-    const match = pattern.exec(text);
-    if (!match) stop();
-    else i += match[0].length;
-  };
-  const value = (): void => {
-    space();
-    const char = text.charAt(i);
-    if (char === '{') {
-      i++;
-      space();
-      if (text.charAt(i) === '}') {
-        i++;
-        return;
-      }
-      for (;;) {
-        space();
-        if (text.charAt(i) !== '"') stop();
-        string();
-        space();
-        if (text.charAt(i) !== ':') stop();
-        i++;
-        value();
-        space();
-        const next = text.charAt(i);
-        i++;
-        if (next === '}') return;
-        if (next !== ',') {
-          i--;
-          stop();
-        }
-      }
-    }
-    if (char === '[') {
-      i++;
-      space();
-      if (text.charAt(i) === ']') {
-        i++;
-        return;
-      }
-      for (;;) {
-        value();
-        space();
-        const next = text.charAt(i);
-        i++;
-        if (next === ']') return;
-        if (next !== ',') {
-          i--;
-          stop();
-        }
-      }
-    }
-    if (char === '"') return string();
-    token(/true|false|null|-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/y);
-  };
-  try {
-    value();
-    space();
-    if (i < text.length) stop();
-    return undefined;
-  } catch (error) {
-    if (error instanceof JsonSyntaxAt) return error.offset;
-    throw error;
-  }
-}
-
-class JsonSyntaxAt {
-  readonly offset: number;
-  constructor(offset: number) {
-    this.offset = offset;
-  }
 }
 
 /** A ClientError pointing at `path` in the file: `file:line:column: field: message`. */
