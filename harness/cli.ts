@@ -8,7 +8,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { parseWorkerConfig, parseWorkerSettings } from './client/index.ts';
 import { isHarnessError } from './errors.ts';
 import { runFirewallCheck } from './network/index.ts';
-import { formatExplanation, formatScenarioTable, toJUnitXml, toJsonReport } from './report/index.ts';
+import { formatExplanation, formatScenarioTable, toJUnitXml, toJsonReport, toMermaid } from './report/index.ts';
 import { runScenario, runScenarios, type ScenarioResult } from './runner/index.ts';
 import { inProcessRuntime, type Runtime } from './runtime/index.ts';
 import { loadScenarioFile, resolveScenarioArgs, scenarioId, type Scenario } from './topology/index.ts';
@@ -79,6 +79,16 @@ async function explain(target: string, options: { root: string; runtime: string 
   return ok ? 0 : EXIT_UNMET;
 }
 
+async function diagram(target: string, options: { root: string; runtime: string }) {
+  const scenarios = await resolveScenarioArgs([target], { root: options.root });
+  const runtime = await runtimeNamed(options.runtime);
+  for (const scenario of scenarios) {
+    const result = await runScenario(scenario, { runtime });
+    process.stdout.write(scenarios.length > 1 ? `%% ${scenario.id}\n${toMermaid(scenario, result)}\n` : toMermaid(scenario, result));
+  }
+  return 0;
+}
+
 async function check(configFile: string, options: { topology: string; settings?: string; env: string[]; json?: boolean; runtime: string }) {
   const [base] = await loadScenarioFile(options.topology) as [Scenario];
   const config = parseWorkerConfig(await readFile(configFile, 'utf8'), { file: configFile });
@@ -143,6 +153,15 @@ function program(): Command {
     .addOption(runtime())
     .action(async (target: string, options) => {
       process.exitCode = await explain(target, options);
+    });
+  cli
+    .command('diagram')
+    .description('run a scenario and print a Mermaid flowchart of its nodes, flows and verdicts')
+    .argument('<scenario>', 'file or id')
+    .addOption(root())
+    .addOption(runtime())
+    .action(async (target: string, options) => {
+      process.exitCode = await diagram(target, options);
     });
   cli
     .command('check')

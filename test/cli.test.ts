@@ -109,6 +109,17 @@ describe('harness explain', () => {
   });
 });
 
+describe('harness diagram', () => {
+  it('draws the dropped flow and each server\'s status as a Mermaid flowchart', async () => {
+    const { code, stdout } = await harness('diagram', step0);
+    expect(code).toBe(0);
+    expect(stdout.startsWith('flowchart LR\n')).toBe(true);
+    expect(stdout).toContain('claude_worker -- "8000/tcp drop" --x monitoring_mcp');
+    expect(stdout).toContain('claude_worker -- "8000/tcp allow" --> monitoring_ai_mcp');
+    expect(stdout).toContain('claude_worker -. "prometheus: failed: network.dropped" .-> monitoring_mcp');
+  });
+});
+
 describe('harness check', () => {
   it("checks a user's agent_config.yaml against a base topology", async () => {
     const config = path.join(dir, 'agent_config.yaml');

@@ -18,15 +18,20 @@ export interface DiagnoseInput {
  */
 export function diagnose(input: DiagnoseInput): ServerResult[] {
   const worker = input.topology.nodes.find((node) => node.run === 'worker')!;
-  return input.report.servers.map((server) => ({
-    name: server.name,
-    status: server.status,
-    url: server.url,
-    elapsedMs: server.elapsedMs,
-    tools: server.tools,
-    unpermitted: input.report.unpermitted.filter((tool) => tool.startsWith(`mcp__${server.name}__`)),
-    ...(server.status === 'connected' ? {} : { reason: explain(server, worker, input) }),
-  }));
+  return input.report.servers.map((server) => {
+    const host = parseTarget(server.url)?.host;
+    const node = host === undefined ? undefined : nodeServing(input.topology, host)?.name;
+    return {
+      name: server.name,
+      status: server.status,
+      url: server.url,
+      ...(node ? { node } : {}),
+      elapsedMs: server.elapsedMs,
+      tools: server.tools,
+      unpermitted: input.report.unpermitted.filter((tool) => tool.startsWith(`mcp__${server.name}__`)),
+      ...(server.status === 'connected' ? {} : { reason: explain(server, worker, input) }),
+    };
+  });
 }
 
 function explain(server: McpServerReport, worker: TopologyNode, input: DiagnoseInput): Reason {

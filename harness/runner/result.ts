@@ -1,4 +1,5 @@
 import type { McpServerStatus, ReasonKind } from '../client/index.ts';
+import type { NetworkEvent } from '../network/index.ts';
 import type { Expectation } from '../topology/index.ts';
 
 /** The hop on which a server's connection failed: which node to which, and what the shim decided there. */
@@ -23,6 +24,8 @@ export interface ServerResult {
   name: string;
   status: McpServerStatus;
   url: string;
+  /** The node serving the server's URL, when one does. */
+  node?: string;
   /** How long the worker took to reach this status. */
   elapsedMs: number;
   tools: string[];
@@ -48,6 +51,8 @@ export interface ScenarioResult {
   /** The worker's init message, as the real worker prints it. */
   init: { type: 'system'; subtype: 'init'; mcp_servers: { name: string; status: McpServerStatus }[]; tools: string[] };
   elapsedMs: number;
+  /** Every decision the network shim took during the run. */
+  network: NetworkEvent[];
   /** Set when the scenario could not run at all (nothing else is then meaningful). */
   error?: { code: string; message: string };
 }

@@ -33,7 +33,14 @@ export async function runScenario(scenario: Scenario, options: Pick<RunOptions, 
       diagnose({ topology: scenario.topology, report, events: running.networkEvents(), serviceLog: (node) => running.serviceLog(node) }),
       scenario.expect,
     );
-    return { ...base, ok: servers.every((server) => server.ok), servers, init: initMessage(report), elapsedMs: performance.now() - started };
+    return {
+      ...base,
+      ok: servers.every((server) => server.ok),
+      servers,
+      init: initMessage(report),
+      elapsedMs: performance.now() - started,
+      network: [...running.networkEvents()],
+    };
   } catch (error) {
     if (!isHarnessError(error)) throw error;
     return {
@@ -42,6 +49,7 @@ export async function runScenario(scenario: Scenario, options: Pick<RunOptions, 
       servers: [],
       init: { type: 'system', subtype: 'init', mcp_servers: [], tools: [] },
       elapsedMs: performance.now() - started,
+      network: [],
       error: { code: error.code, message: error.message },
     };
   }
