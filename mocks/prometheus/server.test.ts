@@ -85,7 +85,8 @@ describe('startPrometheus /api/v1/query', () => {
     ['up{', 'invalid parameter "query": 1:4: parse error: unexpected end of input inside braces'],
     ['', 'invalid parameter "query": 1:1: parse error: no expression found in input'],
     ['(up', 'invalid parameter "query": 1:4: parse error: unclosed left parenthesis'],
-    ['up)', "invalid parameter \"query\": 1:4: parse error: unexpected right parenthesis ')'"],
+    ['up)', 'invalid parameter "query": 1:3: parse error: unexpected ")"'],
+    ['foo(up)', 'invalid parameter "query": 1:1: parse error: unknown function with name "foo"'],
   ])('answers the unparsable query %j with 400 bad_data', async (q, error) => {
     await using prometheus = await start();
     const { status, type, body } = await getJson(query(prometheus.url, q));
