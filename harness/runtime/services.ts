@@ -70,7 +70,7 @@ export async function startNodeService(node: TopologyNode, context: ServiceConte
         fetch: context.fetch,
         log: undefined,
         // A JWKS behind a dropped flow must fail (401) before the worker gives up on the server.
-        jwksTimeoutMs: fromEnv.jwksTimeoutMs ?? Math.max(50, Math.floor(context.timeoutMs / 3)),
+        jwksTimeoutMs: fromEnv.jwksTimeoutMs ?? Math.max(50, Math.floor(context.timeoutMs / 2)),
       });
       return { port: portOf(server.url), log: server.log, close: () => server.close() };
     }
