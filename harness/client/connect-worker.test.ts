@@ -330,13 +330,21 @@ describe('connectWorker', () => {
   describe('through a forward proxy', () => {
     it('reports network.no_such_host for the egress 502 to an absolute-form request', async () => {
       await using proxy = await startTinyProxy();
-      const report = await connectWorker({
-        servers: [http1('prometheus', 'http://nowhere.consul:8000/v1/mcp')],
-        env: {},
-        fetch: proxiedFetch(proxy.url),
-        timeoutMs: 5_000,
-      });
-      expect(report.servers[0]).toMatchObject({ status: 'failed', reason: { kind: 'network.no_such_host' }, http: { status: 502 } });
+      // undici's default for http:// targets (proxiedFetch tunnels instead): absolute-form requests.
+      const dispatcher = new ProxyAgent({ uri: proxy.url });
+      const absoluteForm = ((input: Parameters<Fetch>[0], init?: Parameters<Fetch>[1]) =>
+        undiciFetch(input as never, { ...(init as object), dispatcher } as never)) as unknown as Fetch;
+      try {
+        const report = await connectWorker({
+          servers: [http1('prometheus', 'http://nowhere.consul:8000/v1/mcp')],
+          env: {},
+          fetch: absoluteForm,
+          timeoutMs: 5_000,
+        });
+        expect(report.servers[0]).toMatchObject({ status: 'failed', reason: { kind: 'network.no_such_host' }, http: { status: 502 } });
+      } finally {
+        await dispatcher.close();
+      }
     });
 
     it('reports network.no_such_host for a 502 to CONNECT', async () => {

@@ -1,6 +1,6 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { systemClock } from '../../mocks/shared/index.ts';
+import { lazySchemaValidator, systemClock } from '../../mocks/shared/index.ts';
 import type { Clock, Fetch } from '../../mocks/shared/index.ts';
 import { classifyFailure, summarizeError, type ObservedAnswer } from './classify.ts';
 import { expandEnv, type WorkerEnv } from './env-expansion.ts';
@@ -120,7 +120,7 @@ async function connectServer(server: McpServerConfig, context: Context): Promise
   });
   const client = new Client(
     { name: 'claude-code', title: 'Claude Code (simulated)', version: '0.0.0' },
-    { capabilities: { roots: {}, elicitation: {} } },
+    { capabilities: { roots: {}, elicitation: {} }, jsonSchemaValidator: lazySchemaValidator() },
   );
   // The standalone GET stream and late errors land here; the outcome is decided by the awaited calls.
   client.onerror = () => {};

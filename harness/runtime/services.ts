@@ -1,7 +1,7 @@
-import { startAuthServer } from '../../mocks/auth-server/index.ts';
-import { startMonitoringAiMcp } from '../../mocks/monitoring-ai-mcp/index.ts';
+import { cachedKeys, startAuthServer } from '../../mocks/auth-server/index.ts';
+import { loadFixtures, startMonitoringAiMcp, type Fixtures } from '../../mocks/monitoring-ai-mcp/index.ts';
 import { monitoringMcpOptionsFromEnv, startMonitoringMcp } from '../../mocks/monitoring-mcp/index.ts';
-import { startPrometheus } from '../../mocks/prometheus/index.ts';
+import { loadPrometheusFixture, startPrometheus, type PrometheusFixture } from '../../mocks/prometheus/index.ts';
 import type { Clock, Fetch, LogEntry } from '../../mocks/shared/index.ts';
 import type { TokenSpec, TopologyNode } from '../topology/index.ts';
 import { RuntimeError } from './errors.ts';
@@ -26,6 +26,21 @@ export interface ServiceContext {
 /** Kinds that carry the audience they are meant for; the others ignore a scenario's `audience`. */
 const AUDIENCE_KINDS = new Set(['valid', 'with-audience']);
 
+// Once per process rather than once per topology: RSA-2048 key generation and reading and
+// validating the shipped fixtures were most of a topology's start (see bench/RESULTS.md). Every
+// topology still gets its own servers, logs and state; these inputs are only read.
+const keys = cachedKeys();
+let shippedAiFixtures: Promise<Fixtures> | undefined;
+let shippedPrometheusFixture: PrometheusFixture | undefined;
+
+function aiFixtures(): Promise<Fixtures> {
+  shippedAiFixtures ??= loadFixtures().catch((error: unknown) => {
+    shippedAiFixtures = undefined;
+    throw error;
+  });
+  return shippedAiFixtures;
+}
+
 /**
  * Starts the simulated service of `node` on loopback (port 0) with the node's env, read as its
  * `main.ts` reads it, so that a scenario means the same in every runtime. A bad value (say
@@ -40,7 +55,7 @@ export async function startNodeService(node: TopologyNode, context: ServiceConte
   const loopback = { host: '127.0.0.1', port: 0 };
   switch (node.run) {
     case 'auth-server': {
-      const auth = await startAuthServer({ ...loopback, ...clock, issuer: env.ISSUER || own });
+      const auth = await startAuthServer({ ...loopback, ...clock, keys, issuer: env.ISSUER || own });
       return {
         port: portOf(auth.url),
         log: auth.log,
@@ -54,11 +69,12 @@ export async function startNodeService(node: TopologyNode, context: ServiceConte
       };
     }
     case 'prometheus': {
-      const prometheus = await startPrometheus({ ...loopback, ...clock, ...(env.PROMETHEUS_FIXTURE ? { fixture: env.PROMETHEUS_FIXTURE } : {}) });
+      const fixture = env.PROMETHEUS_FIXTURE || (shippedPrometheusFixture ??= loadPrometheusFixture());
+      const prometheus = await startPrometheus({ ...loopback, ...clock, fixture });
       return { port: portOf(prometheus.url), log: prometheus.log, close: () => prometheus.close() };
     }
     case 'monitoring-ai-mcp': {
-      const server = await startMonitoringAiMcp({ ...loopback, ...clock, ...(env.MCP_JWT_AUDIENCE ? { audience: env.MCP_JWT_AUDIENCE } : {}) });
+      const server = await startMonitoringAiMcp({ ...loopback, ...clock, fixtures: await aiFixtures(), ...(env.MCP_JWT_AUDIENCE ? { audience: env.MCP_JWT_AUDIENCE } : {}) });
       return { port: portOf(server.url), log: server.log, close: () => server.close() };
     }
     case 'monitoring-mcp': {

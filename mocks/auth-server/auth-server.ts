@@ -8,6 +8,7 @@ import { AuthServerError } from './errors.ts';
 import { DEFAULT_SLOW_MS, JwksFaultSchema } from './jwks-faults.ts';
 import type { JwksFault } from './jwks-faults.ts';
 import { KeyRing } from './key-ring.ts';
+import type { KeySource } from './key-ring.ts';
 import { oauthAuthorizationServerMetadata, openIdConfiguration } from './metadata.ts';
 import type { AuthServerEndpoints } from './metadata.ts';
 import { mintToken } from './mint.ts';
@@ -35,6 +36,8 @@ export interface AuthServerOptions {
   tokenTtlSeconds?: number;
   /** When set, the token endpoint accepts only these clients; otherwise any client_id. */
   clients?: readonly OAuthClient[];
+  /** Where the RS256 keys come from; default a new key each (see cachedKeys for many servers in one process). */
+  keys?: KeySource;
 }
 
 const PortSchema = z.number().int().min(0).max(65535);
@@ -48,6 +51,7 @@ const AuthServerOptionsSchema = z.object({
   log: z.custom<LogSink>((value) => typeof value === 'function', 'a function').optional(),
   tokenTtlSeconds: z.number().int().positive().optional(),
   clients: z.array(z.strictObject({ clientId: z.string().min(1), clientSecret: z.string() })).optional(),
+  keys: z.custom<KeySource>((value) => typeof value === 'function', 'a function (keyNumber) => Promise<SigningKey>').optional(),
 });
 
 export interface StartedAuthServer extends Started {
@@ -348,7 +352,7 @@ class AuthServer implements StartedAuthServer {
 export async function startAuthServer(options: AuthServerOptions = {}): Promise<StartedAuthServer> {
   const parsed = AuthServerOptionsSchema.safeParse(options);
   if (!parsed.success) throw new AuthServerError('ERR_AUTH_SERVER_OPTIONS', `bad auth server options: ${z.prettifyError(parsed.error)}`);
-  const server = new AuthServer(parsed.data, await KeyRing.create());
+  const server = new AuthServer(parsed.data, await KeyRing.create(parsed.data.keys));
   await server.start();
   return server;
 }

@@ -8,7 +8,8 @@
  *   `connection-refused` fault can close it for a real ECONNREFUSED.
  *
  * Keys: RS256, 2048-bit, generated once when the server starts (and on `addKey`), kid = RFC 7638
- * thumbprint. The newest key signs; `retireKey` drops a key from the JWKS.
+ * thumbprint. The newest key signs; `retireKey` drops a key from the JWKS. `keys: cachedKeys()`
+ * shares generated keys between the servers of one process (the in-process runtime does).
  *
  * Token endpoint: `grant_type=client_credentials`, client via HTTP Basic or form (any client
  * unless `clients` is set), optional `scope`, RFC 8707 `resource` -> `aud` (no resource, no aud).
@@ -43,3 +44,5 @@ export type { JwksFault } from './jwks-faults.ts';
 export { AdminMintRequestSchema, AdminJwksFaultRequestSchema } from './admin-api.ts';
 export type { AdminMintRequest, AdminJwksFaultRequest } from './admin-api.ts';
 export type { OAuthClient } from './token-endpoint.ts';
+export { cachedKeys, freshKeys } from './key-ring.ts';
+export type { KeySource, SigningKey } from './key-ring.ts';

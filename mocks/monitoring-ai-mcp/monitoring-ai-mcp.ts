@@ -6,6 +6,7 @@ import {
   decodeOnlyAuth,
   jsonFallbackHandlers,
   JSON_RPC_SERVER_ERROR,
+  lazySchemaValidator,
   listen,
   sendJsonRpcError,
   ServiceLog,
@@ -89,7 +90,7 @@ export async function startMonitoringAiMcp(options: MonitoringAiMcpOptions = {})
   app.use(
     statelessMcpRouter(MONITORING_AI_MCP_PATH, (req) => {
       const toolset = ToolsetSchema.parse(req.query.toolset);
-      const server = new McpServer({ name: `monitoring-ai-mcp-${toolset}`, version: '1.0.0' });
+      const server = new McpServer({ name: `monitoring-ai-mcp-${toolset}`, version: '1.0.0' }, { jsonSchemaValidator: lazySchemaValidator() });
       if (toolset === 'grafana') registerGrafanaTools(server, fixtures);
       else registerAlertmanagerTools(server, { fixtures, silences, clock });
       return server;

@@ -1,6 +1,6 @@
 import express from 'express';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { jsonFallbackHandlers, listen, ServiceLog, statelessMcpRouter, systemClock } from '../shared/index.ts';
+import { jsonFallbackHandlers, lazySchemaValidator, listen, ServiceLog, statelessMcpRouter, systemClock } from '../shared/index.ts';
 import type { Clock, Fetch, LogSink, Started } from '../shared/index.ts';
 import { AuthModeSchema, monitoringMcpAuth } from './auth.ts';
 import type { AuthMode } from './auth.ts';
@@ -122,7 +122,7 @@ export async function startMonitoringMcp(options: MonitoringMcpOptions = {}): Pr
   app.use(MONITORING_MCP_PATH, monitoringMcpAuth({ log, authMode, audience, validator }));
   app.use(
     statelessMcpRouter(MONITORING_MCP_PATH, () => {
-      const server = new McpServer({ name: MONITORING_MCP_SERVICE_NAME, version: '1.0.0' });
+      const server = new McpServer({ name: MONITORING_MCP_SERVICE_NAME, version: '1.0.0' }, { jsonSchemaValidator: lazySchemaValidator() });
       registerMonitoringMcpTools(server, { prometheusBaseUrl: options.prometheusBaseUrl, fetch, timeoutMs: prometheusTimeoutMs, log, info: config });
       return server;
     }),

@@ -3,6 +3,21 @@ import { fetch as undiciFetch, ProxyAgent } from 'undici';
 export type Fetch = typeof globalThis.fetch;
 
 /**
+ * The dispatcher behind `proxiedFetch`: CONNECT tunnels for http:// targets too (undici would
+ * otherwise send absolute-form requests, one proxied request and one upstream connection each).
+ * A tunnel is one flow, as on Nebula: the shim decides once per connection, then only pipes bytes,
+ * and keep-alive reuses it for the next request to the same origin.
+ *
+ * @example
+ * const dispatcher = proxyDispatcher(network.egress('claude-worker').proxyUrl);
+ * await undiciFetch('http://monitoring-mcp.service.dev-us-east-1.consul:8000/', { dispatcher });
+ * await dispatcher.close();
+ */
+export function proxyDispatcher(proxyUrl: string): ProxyAgent {
+  return new ProxyAgent({ uri: proxyUrl, proxyTunnel: true });
+}
+
+/**
  * A fetch whose every request goes through the HTTP proxy at `proxyUrl`: how a node's outbound
  * traffic is made to pass through its network shim. Without a proxy, the global fetch.
  *
@@ -11,7 +26,7 @@ export type Fetch = typeof globalThis.fetch;
  */
 export function proxiedFetch(proxyUrl: string | undefined): Fetch {
   if (!proxyUrl) return globalThis.fetch;
-  const dispatcher = new ProxyAgent(proxyUrl);
+  const dispatcher = proxyDispatcher(proxyUrl);
   return ((input: Parameters<Fetch>[0], init?: Parameters<Fetch>[1]) =>
     undiciFetch(input as never, { ...(init as object), dispatcher } as never)) as unknown as Fetch;
 }

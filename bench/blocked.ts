@@ -1,0 +1,74 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { compare, diagnose } from '../harness/runner/index.ts';
+import { inProcessRuntime } from '../harness/runtime/index.ts';
+import { loadScenarioFile } from '../harness/topology/index.ts';
+import { SCENARIOS_DIR, writeWithTimeout } from './generate.ts';
+import { median, round } from './measure.ts';
+
+export interface BlockedArgs {
+  /** Worker timeouts (timeout_ms) to try. */
+  timeoutsMs: number[];
+  repeats: number;
+}
+
+export interface BlockedRow {
+  flow: 'worker -> monitoring-mcp dropped' | 'monitoring-mcp -> auth-server (JWKS) dropped';
+  timeoutMs: number;
+  /** Median time from the worker's connect to prometheus's `failed`. */
+  failedAfterMs: number;
+  /** failedAfterMs - timeoutMs: what the harness adds to the configured wait. */
+  overMs: number;
+  reason: string;
+  /** Every repeat ended as the scenario expects (status, reason, hop). */
+  ok: boolean;
+}
+
+const INCIDENT = path.join(SCENARIOS_DIR, 'incidents', '2025-10-01-prometheus-mcp');
+
+/**
+ * Part 4: how long a dropped flow takes to become a `failed` verdict. The worker's own flow
+ * (0-as-reported: the shim holds the connection, the worker gives up at timeout_ms) and a dropped
+ * hop behind the server (6-jwks-blocked: monitoring-mcp cannot fetch its JWKS and answers 401 when
+ * its JWKS request times out, below the worker's bound).
+ */
+export async function measureBlockedFlow(args: BlockedArgs): Promise<{ rows: BlockedRow[] }> {
+  const temp = await mkdtemp(path.join(os.tmpdir(), 'mth-bench-'));
+  try {
+    const rows: BlockedRow[] = [];
+    for (const timeoutMs of args.timeoutsMs) {
+      const dropped = await writeWithTimeout(temp, path.join(INCIDENT, '0-as-reported.yaml'), timeoutMs);
+      rows.push({ flow: 'worker -> monitoring-mcp dropped', timeoutMs, ...(await timeToFailed(dropped, timeoutMs, args.repeats)) });
+      const jwks = await writeWithTimeout(temp, path.join(INCIDENT, '6-jwks-blocked.yaml'), timeoutMs, {
+        prometheus: { status: 'failed', reason: 'auth.invalid_token', hop: 'monitoring-mcp -> auth-server' },
+      });
+      rows.push({ flow: 'monitoring-mcp -> auth-server (JWKS) dropped', timeoutMs, ...(await timeToFailed(jwks, timeoutMs, args.repeats)) });
+    }
+    return { rows };
+  } finally {
+    await rm(temp, { recursive: true, force: true });
+  }
+}
+
+async function timeToFailed(file: string, timeoutMs: number, repeats: number) {
+  const [scenario] = await loadScenarioFile(file);
+  if (!scenario) throw new Error(`${file} defines no scenario`);
+  const times: number[] = [];
+  let ok = true;
+  let reason = '';
+  for (let i = 0; i < repeats; i++) {
+    await using running = await inProcessRuntime.start(scenario.topology);
+    const report = await running.runWorker();
+    const outcomes = compare(
+      diagnose({ topology: scenario.topology, report, events: running.networkEvents(), serviceLog: (node) => running.serviceLog(node) }),
+      scenario.expect,
+    );
+    const prometheus = outcomes.find((outcome) => outcome.name === 'prometheus');
+    ok &&= outcomes.every((outcome) => outcome.ok);
+    reason = prometheus?.reason?.kind ?? prometheus?.status ?? 'missing';
+    times.push(prometheus?.elapsedMs ?? Number.NaN);
+  }
+  const failedAfterMs = median(times);
+  return { failedAfterMs: round(failedAfterMs), overMs: round(failedAfterMs - timeoutMs), reason, ok };
+}

@@ -1,0 +1,12 @@
+// The bench's parts, for `bench/run.ts` (the `npm run bench` entry) and `bench/child.ts` (one part in a fresh process).
+export { measureHandshakes } from './handshake.ts';
+export type { HandshakeArgs, HandshakeFigures, PathFigures } from './handshake.ts';
+export { measureScenarioRun } from './scenarios.ts';
+export type { ScenarioRunArgs, ScenarioRunFigures } from './scenarios.ts';
+export { measureBlockedFlow } from './blocked.ts';
+export type { BlockedArgs, BlockedRow } from './blocked.ts';
+export { measureContainers } from './containers.ts';
+export type { ContainersFigures } from './containers.ts';
+export { writeGeneratedScenarios, writeServersTopology, writeWithTimeout } from './generate.ts';
+export { inChild, machine, median, percentile, processFigures } from './measure.ts';
+export type { ChildFigures, Machine, ProcessFigures } from './measure.ts';

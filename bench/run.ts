@@ -1,0 +1,200 @@
+#!/usr/bin/env node
+// `npm run bench`: measures the harness beside the work it wraps and prints one table per part, then
+// the targets; writes everything to bench/results/latest.json. Every measurement runs in a fresh
+// Node process (bench/child.ts), so peak RSS and CPU are its own. Usage:
+//   node bench/run.ts [--only handshake,throughput,scaling,blocked,containers] [--out file.json]
+import { execFileSync } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import Table from 'cli-table3';
+import type { BlockedRow } from './blocked.ts';
+import type { ContainersFigures } from './containers.ts';
+import type { HandshakeFigures } from './handshake.ts';
+import { inChild, machine, round, type ChildFigures } from './measure.ts';
+import type { ScenarioRunArgs, ScenarioRunFigures } from './scenarios.ts';
+
+const PARTS = ['handshake', 'throughput', 'scaling', 'blocked', 'containers'] as const;
+type Part = (typeof PARTS)[number];
+/**
+ * On a machine with plenty of memory V8 lets the young generation and the old generation grow far
+ * beyond what the harness keeps alive; these two flags keep the heap near it. Part 3 measures them
+ * beside the defaults (see bench/RESULTS.md).
+ */
+const HEAP_FLAGS = ['--max-semi-space-size=8', '--max-old-space-size=1024'];
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+
+const { values } = parseArgs({
+  options: { only: { type: 'string' }, out: { type: 'string', default: path.join(HERE, 'results', 'latest.json') } },
+});
+const only = new Set((values.only?.split(',') ?? PARTS).map((part) => part.trim()));
+for (const part of only) {
+  if (PARTS.includes(part as Part)) continue;
+  process.stderr.write(`bench: --only: unknown part "${part}"; parts: ${PARTS.join(', ')}\n`);
+  process.exit(2);
+}
+const wanted = (part: Part) => only.has(part);
+
+interface Target {
+  target: string;
+  measured: string;
+  met: boolean;
+}
+type ScenarioRun = ScenarioRunFigures & ChildFigures;
+
+const targets: Target[] = [];
+const results: Record<string, unknown> = { machine: machine(), startedAt: new Date().toISOString(), commit: commit() };
+const out = (text: string) => process.stdout.write(`${text}\n`);
+const progress = (text: string) => process.stderr.write(`bench: ${text}\n`);
+const table = (head: string[]) => new Table({ head, style: { head: [], border: [] } });
+const ms = (value: number) => `${Math.round(value)} ms`;
+const mb = (value: number) => `${Math.round(value)} MB`;
+const benchStarted = performance.now();
+const startLoad = os.loadavg()[0]!;
+if (startLoad > 1) progress(`the 1-minute load average is ${startLoad.toFixed(2)}: other work on this machine will skew the figures`);
+
+if (wanted('handshake')) {
+  progress('1/5 handshakes (initialize + tools/list, direct and through the shim)');
+  const figures = await inChild<HandshakeFigures>('handshake', { count: 200, warmup: 20 }, 300_000);
+  results.handshake = figures;
+  const t = table(['1. handshake (strict server)', 'n', 'a. direct: median', 'p90', 'b. shim: median', 'p90', 'b/a']);
+  for (const [name, pair] of [['warm (connections kept alive)', figures.warm], ['cold (new connections each)', figures.cold]] as const) {
+    t.push([name, figures.count, `${pair.direct.medianMs} ms`, `${pair.direct.p90Ms} ms`, `${pair.shim.medianMs} ms`, `${pair.shim.p90Ms} ms`, `${pair.ratio}x`]);
+  }
+  out(t.toString());
+  out('   initialize + tools/list, SDK client; a: straight to the loopback port, b: by Consul name through the worker\'s egress (proxiedFetch); the four paths take turns');
+  const worst = Math.max(figures.warm.ratio, figures.cold.ratio);
+  targets.push({ target: 'shim handshake <= 1.3x direct', measured: `${figures.warm.ratio}x warm, ${figures.cold.ratio}x cold`, met: worst <= 1.3 });
+}
+
+const runs: ScenarioRun[] = [];
+const scenarioRun = async (args: ScenarioRunArgs, limitMs: number, nodeFlags: string[] = []) => {
+  const figures = await inChild<ScenarioRunFigures>('scenarios', args, limitMs, nodeFlags);
+  if (nodeFlags.length === 0) runs.push(figures);
+  if (figures.passed !== figures.scenarios) progress(`  ${figures.scenarios - figures.passed} did not pass: ${figures.failed.join(', ')}`);
+  return figures;
+};
+
+if (wanted('throughput')) {
+  progress('2/5 scenario throughput (scenarios/incidents, then all of scenarios/)');
+  const incidents = await scenarioRun({ kind: 'folder', folder: 'incidents' }, 120_000);
+  const all = await scenarioRun({ kind: 'folder', folder: '.' }, 300_000);
+  results.throughput = { incidents, all };
+  const t = table(['2. scenarios in-process', 'scenarios', 'passed', 'load', 'run', 'wall', 'per s', 'process', 'peak RSS', 'CPU']);
+  for (const [name, run] of [['scenarios/incidents', incidents], ['scenarios/ (all)', all]] as const) {
+    t.push([name, run.scenarios, `${run.passed}${run.skipped > 0 ? ` (${run.skipped} skipped)` : ''}`, ms(run.loadMs), ms(run.runMs), ms(run.wallMs), run.scenariosPerSecond, ms(run.processWallMs), mb(run.peakRssMb), ms(run.cpuMs)]);
+  }
+  out(t.toString());
+  out('   wall = load + run inside the process; process = spawn to exit (Node start and imports too); CPU = all threads');
+  targets.push({
+    target: 'incident set < 3 s in-process',
+    measured: `${(incidents.wallMs / 1000).toFixed(2)} s (process ${(incidents.processWallMs / 1000).toFixed(2)} s), ${incidents.passed}/${incidents.scenarios} passed`,
+    met: incidents.wallMs < 3000 && incidents.passed === incidents.scenarios,
+  });
+}
+
+if (wanted('scaling')) {
+  progress('3/5 scaling (1, 10, 100 MCP servers on one worker; 10, 100, 1000 generated scenarios)');
+  const servers: [number, ScenarioRun][] = [];
+  for (const count of [1, 10, 100]) servers.push([count, await scenarioRun({ kind: 'servers', servers: count, timeoutMs: 20_000 }, 120_000)]);
+  const generated: [number, ScenarioRun][] = [];
+  for (const count of [10, 100, 1000]) generated.push([count, await scenarioRun({ kind: 'generated', count }, 300_000)]);
+  const capped = await scenarioRun({ kind: 'generated', count: 1000 }, 300_000, HEAP_FLAGS);
+  results.scaling = { servers: Object.fromEntries(servers), generated: Object.fromEntries(generated), generated1000WithHeapFlags: { nodeFlags: HEAP_FLAGS, ...capped } };
+  const t = table(['3. scaling', 'size', 'passed', 'load', 'run', 'wall', 'growth', 'per s', 'peak RSS', 'CPU']);
+  const rows = (label: string, list: [number, ScenarioRun][], unit: string) =>
+    list.forEach(([size, run], index) => {
+      const previous = list[index - 1]?.[1];
+      const growth = previous ? `${round(run.wallMs / previous.wallMs, 2)}x` : '';
+      t.push([index === 0 ? label : '', `${size} ${unit}`, `${run.passed}/${run.scenarios}`, ms(run.loadMs), ms(run.runMs), ms(run.wallMs), growth, run.scenariosPerSecond, mb(run.peakRssMb), ms(run.cpuMs)]);
+    });
+  rows('MCP servers on one worker', servers, 'servers');
+  rows('generated scenarios', generated, 'scenarios');
+  t.push([HEAP_FLAGS.join(' '), '1000 scenarios', `${capped.passed}/${capped.scenarios}`, ms(capped.loadMs), ms(capped.runMs), ms(capped.wallMs), '', capped.scenariosPerSecond, mb(capped.peakRssMb), ms(capped.cpuMs)]);
+  out(t.toString());
+  out('   growth = wall / wall of the size before (10x the size each step); generated scenarios: members of the matrix family, half of them ending on a dropped flow');
+  out(`   last row: the same 1000 with V8 heap limits (${HEAP_FLAGS.join(' ')}), not the default`);
+  const thousand = generated[2]![1];
+  const growth = thousand.wallMs / generated[1]![1].wallMs;
+  targets.push({
+    target: '1000 generated scenarios < 60 s',
+    measured: `${(thousand.wallMs / 1000).toFixed(1)} s, ${thousand.passed}/${thousand.scenarios} passed`,
+    met: thousand.wallMs < 60_000 && thousand.passed === thousand.scenarios,
+  });
+  targets.push({ target: 'near-linear growth 100 -> 1000 scenarios (<= 12x)', measured: `${round(growth, 2)}x`, met: growth <= 12 });
+  const serverGrowth = servers[2]![1].wallMs / servers[1]![1].wallMs;
+  targets.push({ target: 'near-linear growth 10 -> 100 servers (<= 12x)', measured: `${round(serverGrowth, 2)}x`, met: serverGrowth <= 12 });
+  targets.push({
+    target: `(with ${HEAP_FLAGS.join(' ')}) 1000 scenarios: peak RSS < 300 MB`,
+    measured: `${mb(capped.peakRssMb)}, ${(capped.wallMs / 1000).toFixed(1)} s, ${capped.passed}/${capped.scenarios} passed`,
+    met: capped.peakRssMb < 300 && capped.passed === capped.scenarios,
+  });
+}
+
+if (runs.length > 0) {
+  const peak = Math.max(...runs.map((run) => run.peakRssMb));
+  const worst = runs.reduce((a, b) => (b.peakRssMb > a.peakRssMb ? b : a));
+  const over = runs.filter((run) => run.peakRssMb >= 300).length;
+  targets.push({
+    target: 'peak RSS < 300 MB (every scenario run, Node defaults)',
+    measured: `${mb(peak)} at worst (${worst.scenarios} scenarios); ${over} of ${runs.length} runs at or over`,
+    met: peak < 300,
+  });
+}
+
+if (wanted('blocked')) {
+  progress('4/5 blocked flows (time to a failed verdict against the configured timeout)');
+  const figures = await inChild<{ rows: BlockedRow[] }>('blocked', { timeoutsMs: [500, 1500], repeats: 3 }, 120_000);
+  results.blocked = figures;
+  const t = table(['4. blocked flow', 'timeout_ms', 'failed after (median of 3)', 'over the timeout', 'verdict', 'as expected']);
+  for (const row of figures.rows) t.push([row.flow, row.timeoutMs, ms(row.failedAfterMs), ms(row.overMs), row.reason, row.ok ? 'yes' : 'NO']);
+  out(t.toString());
+  out("   a dropped worker flow fails at the worker's bound; a dropped JWKS hop fails at monitoring-mcp's JWKS timeout (half the bound)");
+}
+
+if (wanted('containers')) {
+  progress('5/5 containers (seed topology up, one scenario end to end)');
+  let figures: ContainersFigures | { failed: string };
+  try {
+    figures = await inChild<ContainersFigures>('containers', {}, 300_000);
+  } catch (error) {
+    figures = { failed: (error as Error).message.split('\n').slice(0, 6).join(' ') };
+  }
+  results.containers = figures;
+  const t = table(['5. containers runtime', 'figure']);
+  if ('skipped' in figures) t.push(['skipped', figures.skipped]);
+  else if ('failed' in figures) t.push(['failed', figures.failed]);
+  else {
+    t.push(['seed topology: nothing to ready', ms(figures.readyMs)]);
+    t.push(['seed topology: down', ms(figures.closeMs)]);
+    t.push([`${figures.scenario}: up, worker, verdict`, `${ms(figures.scenarioUntilVerdictMs)} (${figures.scenarioOk ? 'passed' : 'FAILED'})`]);
+    t.push([`${figures.scenario}: end to end, down included`, ms(figures.scenarioMs)]);
+    targets.push({ target: 'containers topology ready < 10 s', measured: ms(figures.readyMs), met: figures.readyMs < 10_000 });
+  }
+  out(t.toString());
+}
+
+const m = results.machine as ReturnType<typeof machine>;
+const t = table(['target', 'measured', 'met']);
+for (const target of targets) t.push([target.target, target.measured, target.met ? 'yes' : 'NO']);
+out(t.toString());
+const endLoad = os.loadavg().map((load) => round(load, 2));
+out(`machine: ${m.cpus} CPUs (${m.cpuModel}), ${m.memoryGb} GB, Node ${m.node}, ${m.platform}`);
+out(`load average (1, 5, 15 min) at start ${m.loadAverage.join(', ')}, at end ${endLoad.join(', ')}; bench took ${round((performance.now() - benchStarted) / 1000, 1)} s`);
+results.targets = targets;
+results.endLoadAverage = endLoad;
+await mkdir(path.dirname(values.out), { recursive: true });
+await writeFile(values.out, `${JSON.stringify(results, null, 2)}\n`);
+out(`results: ${path.relative(process.cwd(), values.out)}`);
+
+function commit(): string | undefined {
+  try {
+    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: HERE, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain'], { cwd: HERE, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() !== '';
+    return dirty ? `${head} (with uncommitted changes)` : head;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,67 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { runScenarios } from '../harness/runner/index.ts';
+import { resolveScenarioArgs } from '../harness/topology/index.ts';
+import { SCENARIOS_DIR, writeGeneratedScenarios, writeServersTopology } from './generate.ts';
+import { round } from './measure.ts';
+
+export type ScenarioRunArgs =
+  /** A folder of the repository's scenarios, e.g. `incidents` (relative to scenarios/), or `.` for all. */
+  | { kind: 'folder'; folder: string }
+  /** `count` files generated from the matrix family (see writeGeneratedScenarios). */
+  | { kind: 'generated'; count: number }
+  /** One scenario: one worker, `servers` strict MCP servers (see writeServersTopology). */
+  | { kind: 'servers'; servers: number; timeoutMs: number };
+
+export interface ScenarioRunFigures {
+  scenarios: number;
+  passed: number;
+  /** Passed without running: scenarios this runtime does not run (they bring their own server). */
+  skipped: number;
+  /** Ids of the first scenarios that did not pass (the bench measures only a harness that works). */
+  failed: string[];
+  /** Finding, reading, parsing and validating the files, and building the topologies. */
+  loadMs: number;
+  /** runScenarios: every topology up, the worker, diagnosis, comparison, every topology down. */
+  runMs: number;
+  wallMs: number;
+  scenariosPerSecond: number;
+}
+
+/**
+ * Parts 2 and 3: loads scenarios through the public loader (so parsing is measured too) and runs
+ * them in-process with runScenarios' own defaults, as `harness run` does.
+ */
+export async function measureScenarioRun(args: ScenarioRunArgs): Promise<ScenarioRunFigures> {
+  const temp = args.kind === 'folder' ? undefined : await mkdtemp(path.join(os.tmpdir(), 'mth-bench-'));
+  try {
+    let root = SCENARIOS_DIR;
+    let target = path.join(SCENARIOS_DIR, args.kind === 'folder' ? args.folder : '');
+    if (args.kind === 'generated') {
+      await writeGeneratedScenarios(temp!, args.count);
+      root = target = temp!;
+    } else if (args.kind === 'servers') {
+      target = await writeServersTopology(temp!, args.servers, args.timeoutMs);
+      root = temp!;
+    }
+    const started = performance.now();
+    const scenarios = await resolveScenarioArgs([target], { root });
+    const loaded = performance.now();
+    const results = await runScenarios(scenarios);
+    const ended = performance.now();
+    const failed = results.filter((result) => !result.ok);
+    return {
+      scenarios: results.length,
+      passed: results.length - failed.length,
+      skipped: results.filter((result) => (result as { skipped?: string }).skipped !== undefined).length,
+      failed: failed.slice(0, 5).map((result) => result.scenario),
+      loadMs: round(loaded - started),
+      runMs: round(ended - loaded),
+      wallMs: round(ended - started),
+      scenariosPerSecond: round(results.length / ((ended - started) / 1000), 2),
+    };
+  } finally {
+    if (temp) await rm(temp, { recursive: true, force: true });
+  }
+}
