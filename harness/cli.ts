@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=8 --max-old-space-size=1024
 // The `harness` command: run, list and explain scenarios; check a worker config; ask the firewall.
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -10,7 +10,7 @@ import { isHarnessError } from './errors.ts';
 import { runFirewallCheck } from './network/index.ts';
 import { formatExplanation, formatScenarioTable, toJUnitXml, toJsonReport, toMermaid } from './report/index.ts';
 import { runScenario, runScenarios, type ScenarioResult } from './runner/index.ts';
-import { inProcessRuntime, type Runtime } from './runtime/index.ts';
+import { containersRuntime, inProcessRuntime, type Runtime } from './runtime/index.ts';
 import { loadScenarioFile, resolveScenarioArgs, scenarioId, type Scenario } from './topology/index.ts';
 
 /** Exit codes: 0 all as expected, 1 an expectation unmet, 2 bad input. */
@@ -23,7 +23,7 @@ function defaultRoot(): string {
   return existsSync('scenarios') ? 'scenarios' : path.join(packageRoot, 'scenarios');
 }
 
-const RUNTIMES: Record<string, Runtime> = { inprocess: inProcessRuntime };
+const RUNTIMES: Record<string, Runtime> = { inprocess: inProcessRuntime, containers: containersRuntime };
 
 async function runtimeNamed(name: string): Promise<Runtime> {
   return RUNTIMES[name]!;
@@ -53,8 +53,10 @@ async function run(targets: string[], options: { json?: boolean; junit?: string;
   } else {
     const color = Boolean(process.stdout.isTTY);
     for (const result of results) process.stdout.write(`${formatScenarioTable(result, { color })}\n`);
-    const failed = results.filter((result) => !result.ok);
-    process.stdout.write(`${results.length - failed.length} passed, ${failed.length} failed\n`);
+    const failed = results.filter((result) => !result.ok).length;
+    const skipped = results.filter((result) => result.skipped).length;
+    const passed = results.length - failed - skipped;
+    process.stdout.write(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}\n`);
   }
   return results.every((result) => result.ok) ? 0 : EXIT_UNMET;
 }

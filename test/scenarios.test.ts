@@ -1,5 +1,6 @@
 // Every scenario file under scenarios/ is a test: each scenario (and each member of a matrix)
-// must meet its expectations in the in-process runtime.
+// must meet its expectations in the in-process runtime (those that bring their own server are skipped here,
+// with the reason printed, and run by test/containers/).
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { formatScenarioTable } from '../harness/report/index.ts';
@@ -16,7 +17,16 @@ describe('scenarios/', () => {
 });
 
 describe.each(files.map((file) => [path.relative(root, file), file]))('%s', async (_id, file) => {
-  const scenarios = await loadScenarioFile(file, { root });
+  const all = await loadScenarioFile(file, { root });
+  // A scenario that brings its own server (image/command) runs only in containers: test/containers/ runs it.
+  const brought = all.filter((scenario) => scenario.topology.nodes.some((node) => node.container));
+  for (const scenario of brought) {
+    console.warn(`test/scenarios.test.ts: ${scenario.id} skipped in-process: it brings its own server (image/command); test/containers/ runs it with --runtime containers`);
+  }
+  const scenarios = all.filter((scenario) => !brought.includes(scenario));
+
+  if (brought.length > 0) it.skip.each(brought.map((scenario) => [scenario.id]))('%s needs --runtime containers', () => {});
+  if (scenarios.length === 0) return;
 
   it.concurrent.each(scenarios.map((scenario) => [scenario.id, scenario]))('%s meets its expectations', async (_name, scenario) => {
     const result = await runScenario(scenario);

@@ -26,17 +26,37 @@ export interface NetworkEvent {
   inbound?: SideVerdict;
   /** For allowed connections: whether it reached the service or nothing listened on that port. */
   outcome?: 'forwarded' | 'no-listener';
-  /** How the client asked: a CONNECT tunnel or an absolute-form HTTP request. */
-  via: 'connect' | 'http';
+  /**
+   * How the client asked: a CONNECT tunnel, an absolute-form HTTP request, or (`dns`) a plain request
+   * to a name that resolved to the shim itself (the containers runtime's Consul names), judged by its Host header.
+   */
+  via: 'connect' | 'http' | 'dns';
 }
 
 export type NetworkEventListener = (event: NetworkEvent) => void;
+
+/** Where one node's egress listens. */
+export interface EgressListen {
+  /** Address to bind, e.g. `127.0.0.1`, or the shim's address on the node's own Docker network. */
+  host: string;
+  /** 0 for any free port. */
+  port: number;
+  /**
+   * Ports on `host` where the shim also takes plain HTTP requests and routes them by their Host
+   * header: what a node sends when a Consul name resolves to the shim. Default none.
+   */
+  namePorts?: number[];
+}
 
 export interface StartNetworkOptions {
   nodes: NetworkNode[];
   /** How long a dropped connection is held before its socket is destroyed. Default 30 s. */
   dropHoldMs?: number;
   clock?: Clock;
+  /** Where each node's egress listens. Default: 127.0.0.1 on a free port. */
+  listen?: (node: string) => EgressListen;
+  /** Let services' targets be other hosts than loopback (see NameRegistryOptions). Default false. */
+  remoteTargets?: boolean;
 }
 
 export interface StartedNetwork extends AsyncDisposable {
@@ -71,12 +91,13 @@ interface Decision {
 export async function startNetwork(options: StartNetworkOptions): Promise<StartedNetwork> {
   const clock = options.clock ?? systemClock;
   const dropHoldMs = options.dropHoldMs ?? 30_000;
-  const names = new NameRegistry(options.nodes);
+  const names = new NameRegistry(options.nodes, { remoteTargets: options.remoteTargets ?? false });
   const events: NetworkEvent[] = [];
   const listeners = new Set<NetworkEventListener>();
   const sockets = new Set<net.Socket>();
   const held = new Map<net.Socket, NodeJS.Timeout>();
-  const servers = new Map<string, { server: http.Server; port: number }>();
+  const servers = new Map<string, { server: http.Server; host: string; port: number }>();
+  const nameServers: http.Server[] = [];
   let closed = false;
 
   const track = (socket: net.Socket) => {
@@ -180,31 +201,38 @@ export async function startNetwork(options: StartNetworkOptions): Promise<Starte
     }
   };
 
-  const onRequest = (source: string) => (req: http.IncomingMessage, res: http.ServerResponse) => {
+  // namePort: the request came to a name that resolved to the shim, on this port; its Host header says which.
+  const onRequest = (source: string, namePort?: number) => (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const via: NetworkEvent['via'] = namePort === undefined ? 'http' : 'dns';
     let url: URL | undefined;
     try {
-      url = new URL(req.url ?? '');
+      url = namePort === undefined ? new URL(req.url ?? '') : new URL(req.url ?? '/', `http://${req.headers.host ?? ''}`);
     } catch {
       url = undefined;
     }
     if (!url || url.protocol !== 'http:') {
       res.writeHead(400, { 'content-type': 'text/plain' });
-      res.end(`this is the network egress of ${source}: send absolute-form http:// requests or CONNECT\n`);
+      res.end(
+        namePort === undefined
+          ? `this is the network egress of ${source}: send absolute-form http:// requests or CONNECT\n`
+          : `this is the network shim for ${source}: a request needs a Host header naming a service\n`,
+      );
       return;
     }
     const host = stripBrackets(url.hostname);
-    const port = url.port === '' ? 80 : Number(url.port);
+    // A name request went to the port the client dialled, whatever its Host header says.
+    const port = namePort ?? (url.port === '' ? 80 : Number(url.port));
     const decision = decide(source, host, port);
     const { verdict } = decision.event;
     if (verdict === 'no-such-host') {
-      emit(decision, 'http');
+      emit(decision, via);
       res.writeHead(502, { 'content-type': 'text/plain', 'x-harness-network': 'no-such-host' });
       res.end(`getaddrinfo ENOTFOUND ${host}\n`);
     } else if (verdict === 'drop') {
-      emit(decision, 'http');
+      emit(decision, via);
       hold(req.socket);
     } else if (verdict === 'reject' || !decision.target) {
-      emit(decision, 'http', verdict === 'allow' ? 'no-listener' : undefined);
+      emit(decision, via, verdict === 'allow' ? 'no-listener' : undefined);
       req.socket.resetAndDestroy();
     } else {
       const upstream = http.request({
@@ -220,7 +248,7 @@ export async function startNetwork(options: StartNetworkOptions): Promise<Starte
         track(socket);
         socket.once('connect', () => {
           connected = true;
-          emit(decision, 'http', 'forwarded');
+          emit(decision, via, 'forwarded');
         });
       });
       upstream.once('response', (answer) => {
@@ -228,7 +256,7 @@ export async function startNetwork(options: StartNetworkOptions): Promise<Starte
         answer.pipe(res);
       });
       upstream.once('error', () => {
-        if (!connected) emit(decision, 'http', 'no-listener');
+        if (!connected) emit(decision, via, 'no-listener');
         req.socket.resetAndDestroy();
       });
       res.once('close', () => upstream.destroy());
@@ -242,8 +270,8 @@ export async function startNetwork(options: StartNetworkOptions): Promise<Starte
     // Tunnels and held sockets still count as the server's connections: end them first, or close() waits.
     for (const socket of sockets) socket.destroy();
     await Promise.all(
-      [...servers.values()].map(
-        ({ server }) =>
+      [...[...servers.values()].map(({ server }) => server), ...nameServers].map(
+        (server) =>
           new Promise<void>((resolve) => {
             server.close(() => resolve());
             server.closeAllConnections();
@@ -252,20 +280,34 @@ export async function startNetwork(options: StartNetworkOptions): Promise<Starte
     );
   };
 
+  const listenOn = async (server: http.Server, host: string, port: number): Promise<number> => {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    return (server.address() as AddressInfo).port;
+  };
+
   try {
     for (const name of names.nodeNames()) {
+      const where = options.listen?.(name) ?? { host: '127.0.0.1', port: 0 };
       const server = http.createServer();
       server.on('connection', track);
       server.on('request', onRequest(name));
       server.on('connect', onConnect(name));
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(0, '127.0.0.1', () => {
-          server.off('error', reject);
-          resolve();
-        });
-      });
-      servers.set(name, { server, port: (server.address() as AddressInfo).port });
+      // Registered before it listens, so that a listen that fails still gets it closed.
+      servers.set(name, { server, host: where.host, port: 0 });
+      servers.set(name, { server, host: where.host, port: await listenOn(server, where.host, where.port) });
+      for (const namePort of where.namePorts ?? []) {
+        const byName = http.createServer();
+        byName.on('connection', track);
+        byName.on('request', onRequest(name, namePort));
+        nameServers.push(byName);
+        await listenOn(byName, where.host, namePort);
+      }
     }
   } catch (error) {
     await closeAll();
@@ -286,7 +328,8 @@ export async function startNetwork(options: StartNetworkOptions): Promise<Starte
       names.node(node);
       const entry = servers.get(node);
       if (!entry || closed) throw new NetworkError('ERR_UNKNOWN_NODE', `no egress for ${node}: the network is closed`);
-      return { proxyUrl: `http://127.0.0.1:${entry.port}`, port: entry.port };
+      const host = net.isIPv6(entry.host) ? `[${entry.host}]` : entry.host;
+      return { proxyUrl: `http://${host}:${entry.port}`, port: entry.port };
     },
     onEvent(listener: NetworkEventListener) {
       listeners.add(listener);

@@ -6,6 +6,7 @@ export interface JsonReport {
   results: {
     scenario: string;
     ok: boolean;
+    skipped?: string;
     error?: { code: string; message: string };
     mcp_servers: {
       name: string;
@@ -30,6 +31,7 @@ export function toJsonReport(results: ScenarioResult[]): JsonReport {
     results: results.map((result) => ({
       scenario: result.scenario,
       ok: result.ok,
+      ...(result.skipped ? { skipped: result.skipped } : {}),
       ...(result.error ? { error: result.error } : {}),
       mcp_servers: result.servers.map((server) => ({
         name: server.name,

@@ -9,7 +9,9 @@ import { formatExpectation } from './table.ts';
  */
 export function toJUnitXml(results: ScenarioResult[]): string {
   const suites = results.map((result) => {
-    const cases = result.error
+    const cases = result.skipped
+      ? [`    <testcase classname="${xml(result.scenario)}" name="start"><skipped message="${xml(result.skipped)}"/></testcase>`]
+      : result.error
       ? [`    <testcase classname="${xml(result.scenario)}" name="start"><error type="${xml(result.error.code)}" message="${xml(result.error.message)}"/></testcase>`]
       : result.servers.map((server) => {
           const name = `${server.name}: ${server.expected ? formatExpectation(server.expected) : server.status}`;

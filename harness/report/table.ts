@@ -15,6 +15,7 @@ export interface TableOptions {
  */
 export function formatScenarioTable(result: ScenarioResult, options: TableOptions = {}): string {
   const paint = painter(options.color ?? false);
+  if (result.skipped) return `${paint.yellow('SKIP')} ${result.scenario}: ${result.skipped}\n`;
   const mark = result.ok ? paint.green('PASS') : paint.red('FAIL');
   const lines = [`${mark} ${result.scenario} (${Math.round(result.elapsedMs)} ms)`];
   if (result.error) return [...lines, `  ${paint.red(result.error.code)}: ${result.error.message}`, ''].join('\n');
@@ -58,5 +59,5 @@ function formatReason(server: ServerOutcome): string {
 
 function painter(color: boolean) {
   const wrap = (code: number) => (text: string) => (color ? `\u001b[${code}m${text}\u001b[0m` : text);
-  return { red: wrap(31), green: wrap(32) };
+  return { red: wrap(31), green: wrap(32), yellow: wrap(33) };
 }

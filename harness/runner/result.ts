@@ -53,6 +53,8 @@ export interface ScenarioResult {
   elapsedMs: number;
   /** Every decision the network shim took during the run. */
   network: NetworkEvent[];
+  /** Set when this runtime does not run the scenario (it brings its own server: containers only); ok stays true. */
+  skipped?: string;
   /** Set when the scenario could not run at all (nothing else is then meaningful). */
   error?: { code: string; message: string };
 }

@@ -1,4 +1,6 @@
 export { inProcessRuntime } from './inprocess.ts';
+export { containersRuntime } from './containers/index.ts';
+export type { ContainersRuntime, StartedContainersTopology } from './containers/index.ts';
 export { RuntimeError } from './errors.ts';
 export type { RuntimeErrorCode } from './errors.ts';
 export type { Runtime, RuntimeOptions, StartedTopology } from './runtime.ts';

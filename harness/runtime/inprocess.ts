@@ -17,6 +17,13 @@ import { startNodeService, type StartedNodeService } from './services.ts';
 export const inProcessRuntime: Runtime = {
   name: 'inprocess',
   async start(topology: Topology, options: RuntimeOptions = {}): Promise<StartedTopology> {
+    const brought = topology.nodes.filter((node) => node.container);
+    if (brought.length > 0) {
+      throw new RuntimeError(
+        'ERR_RUNTIME_NEEDS_CONTAINERS',
+        `${brought.map((node) => node.name).join(', ')} ${brought.length > 1 ? 'bring their own servers' : 'brings its own server'} (image/command): run this scenario with --runtime containers`,
+      );
+    }
     const network = await startNetwork({
       nodes: topology.nodes.map((node) => ({ identity: node.identity, firewall: node.firewall })),
       // Held (dropped) connections outlive the worker's bound, so the worker sees a timeout, as with Nebula.

@@ -9,6 +9,7 @@ export {
   ExpectationSchema,
   TokenSpecSchema,
   StatusSchema,
+  ReadySchema,
 } from './schema.ts';
-export type { Expectation, ExpectedStatus, NodeRun, TokenSpec, ScenarioFile } from './schema.ts';
-export type { Scenario, Topology, TopologyNode, TopologyService, WorkerSpec } from './topology.ts';
+export type { Expectation, ExpectedStatus, NodeRun, Ready, TokenSpec, ScenarioFile } from './schema.ts';
+export type { ContainerSpec, Scenario, Topology, TopologyNode, TopologyService, WorkerSpec } from './topology.ts';

@@ -10,7 +10,7 @@ import { expandMatrix } from './matrix.ts';
 import { isPlainObject, mergePatch } from './merge-patch.ts';
 import { ScenarioFileSchema, type NodeSpec, type ScenarioFile } from './schema.ts';
 import { formatField, locate, readYamlSource, type FieldPath, type Origins, type YamlSource } from './source.ts';
-import type { Scenario, Topology, TopologyNode } from './topology.ts';
+import type { ContainerSpec, Scenario, Topology, TopologyNode } from './topology.ts';
 
 interface Resolved {
   data: Record<string, unknown>;
@@ -140,6 +140,7 @@ async function buildTopology(parsed: ScenarioFile, origins: Origins, file: strin
     if (spec.run !== 'worker' && !spec.service) {
       throw new TopologyError('ERR_SCENARIO_INVALID', `a node running ${spec.run} needs \`service: {name, port}\``, at('run'));
     }
+    const container = containerOf(spec, at);
     nodes.push({
       name,
       run: spec.run,
@@ -157,6 +158,7 @@ async function buildTopology(parsed: ScenarioFile, origins: Origins, file: strin
       },
       env: spec.env,
       worker: spec.worker && (await workerOf(spec.worker, at)),
+      container,
     });
   }
   checkNames(nodes, origins, file);
@@ -164,6 +166,28 @@ async function buildTopology(parsed: ScenarioFile, origins: Origins, file: strin
     throw new TopologyError('ERR_SCENARIO_INVALID', 'the topology has no node with run: worker', locate(origins, ['nodes'], file));
   }
   return { dc: parsed.dc, timeoutMs: parsed.timeout_ms, nodes };
+}
+
+/** A bring-your-own server: `image` and/or `command`, with `ready` and `container_port` only alongside them. */
+function containerOf(spec: NodeSpec, at: (...field: FieldPath) => SourceLocation): ContainerSpec | undefined {
+  if (spec.image === undefined && spec.command === undefined) {
+    const stray = (['ready', 'container_port'] as const).find((key) => spec[key] !== undefined);
+    if (stray) throw new TopologyError('ERR_SCENARIO_INVALID', `\`${stray}\` belongs to a server you bring: give \`image\` or \`command\` too`, at(stray));
+    return undefined;
+  }
+  const field = spec.image === undefined ? 'command' : 'image';
+  if (spec.run === 'worker') {
+    throw new TopologyError('ERR_SCENARIO_INVALID', 'the worker node runs the harness\'s own worker; `image`/`command` replace a service', at(field));
+  }
+  const ready = spec.ready ?? { http: '/' };
+  if ('log' in ready) {
+    try {
+      new RegExp(ready.log);
+    } catch (error) {
+      throw new TopologyError('ERR_SCENARIO_INVALID', `not a regular expression: ${(error as Error).message}`, at('ready', 'log'));
+    }
+  }
+  return { image: spec.image, command: spec.command, ready, port: spec.container_port ?? spec.service!.port };
 }
 
 function firewallOf(spec: NodeSpec, at: (...field: FieldPath) => SourceLocation): Firewall {

@@ -47,6 +47,13 @@ export const WorkerSchema = z.strictObject({
   settings_file: z.string().optional(),
 });
 
+/** How the containers runtime knows a bring-your-own server is up: a log line (regex) or an HTTP path answering. */
+export const ReadySchema = z.union([
+  z.strictObject({ log: z.string().min(1) }),
+  z.strictObject({ http: z.string().regex(/^\//, 'an HTTP path, starting with /') }),
+]);
+export type Ready = z.infer<typeof ReadySchema>;
+
 export const NodeSchema = z.strictObject({
   run: NodeRunSchema,
   /** Overlay IP from the node's certificate; generated when absent. */
@@ -58,6 +65,14 @@ export const NodeSchema = z.strictObject({
   /** Nebula's `firewall:` section, as in its config.yml. */
   firewall: z.unknown().optional(),
   worker: WorkerSchema.optional(),
+  /** Bring your own server (containers runtime only): run this image instead of the simulated service. */
+  image: z.string().min(1).optional(),
+  /** The command of the image (or, without `image`, a command run in the harness's own image). */
+  command: z.array(z.string()).min(1).optional(),
+  /** When the server is up; default: `{http: /}` answered with any status. */
+  ready: ReadySchema.optional(),
+  /** Port the server listens on inside its container; default the service's port. */
+  container_port: z.number().int().min(1).max(65535).optional(),
 });
 
 export const StatusSchema = z.enum(['connected', 'failed', 'needs-auth', 'pending']);

@@ -1,6 +1,6 @@
 import type { Firewall, NodeIdentity } from '../network/index.ts';
 import type { McpServerConfig, WorkerSettings } from '../client/index.ts';
-import type { Expectation, NodeRun, TokenSpec } from './schema.ts';
+import type { Expectation, NodeRun, Ready, TokenSpec } from './schema.ts';
 
 /** A service as the overlay sees it: its Consul name and port, and any other names that reach it. */
 export interface TopologyService {
@@ -19,6 +19,17 @@ export interface WorkerSpec {
   settings: WorkerSettings | undefined;
 }
 
+/** A server the scenario brings itself (an image or a command) in place of a simulated service. */
+export interface ContainerSpec {
+  /** The image; undefined runs `command` in the harness's own image. */
+  image: string | undefined;
+  command: string[] | undefined;
+  /** When it is up: a log line matching `log` (a regex), or `http` (a path) answering with any status. */
+  ready: Ready;
+  /** Port it listens on inside its container (the service's port unless `container_port` says otherwise). */
+  port: number;
+}
+
 export interface TopologyNode {
   name: string;
   run: NodeRun;
@@ -29,6 +40,8 @@ export interface TopologyNode {
   service: TopologyService | undefined;
   env: Record<string, string>;
   worker: WorkerSpec | undefined;
+  /** Set when the scenario brings its own server for this node (only the containers runtime runs it). */
+  container: ContainerSpec | undefined;
 }
 
 /** Everything a runtime needs to bring a scenario up; nothing about how. */

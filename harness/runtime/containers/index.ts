@@ -1,0 +1,5 @@
+export { containersRuntime } from './runtime.ts';
+export type { ContainersRuntime } from './runtime.ts';
+export { planTopology, DEFAULT_IMAGE, HARNESS_LABEL, SESSION_LABEL, RUN_LABEL, NODE_LABEL } from './plan.ts';
+export type { NodeContainerPlan, NodeNetworkPlan, PlanOptions, TopologyPlan, WorkerPlan } from './plan.ts';
+export type { ContainersStartOptions, StartedContainersTopology } from './start.ts';
