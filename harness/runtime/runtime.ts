@@ -24,3 +24,11 @@ export interface Runtime {
   readonly name: string;
   start(topology: Topology, options?: RuntimeOptions): Promise<StartedTopology>;
 }
+
+/**
+ * monitoring-mcp's JWKS timeout when the scenario does not set MCP_JWKS_TIMEOUT_MS: half the worker's
+ * bound, so that a JWKS behind a dropped flow fails (401) before the worker gives up on the server.
+ */
+export function defaultJwksTimeoutMs(workerTimeoutMs: number): number {
+  return Math.max(50, Math.floor(workerTimeoutMs / 2));
+}

@@ -5,6 +5,7 @@ import { loadPrometheusFixture, startPrometheus, type PrometheusFixture } from '
 import type { Clock, Fetch, LogEntry } from '../../mocks/shared/index.ts';
 import type { TokenSpec, TopologyNode } from '../topology/index.ts';
 import { RuntimeError } from './errors.ts';
+import { defaultJwksTimeoutMs } from './runtime.ts';
 
 /** A simulated service running in this process for one node. */
 export interface StartedNodeService {
@@ -85,8 +86,7 @@ export async function startNodeService(node: TopologyNode, context: ServiceConte
         ...clock,
         fetch: context.fetch,
         log: undefined,
-        // A JWKS behind a dropped flow must fail (401) before the worker gives up on the server.
-        jwksTimeoutMs: fromEnv.jwksTimeoutMs ?? Math.max(50, Math.floor(context.timeoutMs / 2)),
+        jwksTimeoutMs: fromEnv.jwksTimeoutMs ?? defaultJwksTimeoutMs(context.timeoutMs),
       });
       return { port: portOf(server.url), log: server.log, close: () => server.close() };
     }

@@ -1,6 +1,7 @@
 import type { McpServerConfig } from '../../client/index.ts';
 import type { ShimConfig } from '../../network/index.ts';
 import type { Ready, Topology, TopologyNode } from '../../topology/index.ts';
+import { defaultJwksTimeoutMs } from '../runtime.ts';
 
 /** Every container and network of the harness carries this label (`docker ps --filter label=mcp-topology-harness=1`). */
 export const HARNESS_LABEL = 'mcp-topology-harness';
@@ -199,7 +200,7 @@ function simulatedEnv(node: TopologyNode, timeoutMs: number): Record<string, str
   const service = node.service!;
   if (node.run === 'auth-server' && !env.ISSUER) env.ISSUER = `http://${service.host}:${service.port}`;
   // A JWKS behind a dropped flow must fail (401) before the worker gives up on the server.
-  if (node.run === 'monitoring-mcp' && !env.MCP_JWKS_TIMEOUT_MS) env.MCP_JWKS_TIMEOUT_MS = String(Math.max(50, Math.floor(timeoutMs / 2)));
+  if (node.run === 'monitoring-mcp' && !env.MCP_JWKS_TIMEOUT_MS) env.MCP_JWKS_TIMEOUT_MS = String(defaultJwksTimeoutMs(timeoutMs));
   return env;
 }
 
