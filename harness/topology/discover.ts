@@ -32,13 +32,14 @@ export async function discoverScenarios(dir: string): Promise<string[]> {
  */
 export async function resolveScenarioArgs(args: string[], options: { root: string }): Promise<Scenario[]> {
   const wanted = args.length > 0 ? args : [options.root];
+  const load = { ...options, sources: new Map() };
   const scenarios: Scenario[] = [];
   let everything: Scenario[] | undefined;
   for (const arg of wanted) {
     const kind = await stat(arg).then((s) => (s.isDirectory() ? 'dir' : 'file'), () => 'id' as const);
-    if (kind === 'file') scenarios.push(...(await loadScenarioFile(arg, options)));
+    if (kind === 'file') scenarios.push(...(await loadScenarioFile(arg, load)));
     else if (kind === 'dir') {
-      for (const file of await discoverScenarios(arg)) scenarios.push(...(await loadScenarioFile(file, options)));
+      for (const file of await discoverScenarios(arg)) scenarios.push(...(await loadScenarioFile(file, load)));
     } else {
       everything ??= await resolveScenarioArgs([], options);
       const id = arg.replace(/\/+$/, '');

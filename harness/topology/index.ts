@@ -1,4 +1,5 @@
 export { loadScenarioFile, scenarioId } from './load.ts';
+export type { LoadOptions } from './load.ts';
 export { discoverScenarios, resolveScenarioArgs } from './discover.ts';
 export { mergePatch } from './merge-patch.ts';
 export { TopologyError, formatLocation } from './errors.ts';

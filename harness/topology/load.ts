@@ -24,9 +24,10 @@ interface Resolved {
  * @example
  * const [step] = await loadScenarioFile('scenarios/incidents/2025-10-01-prometheus-mcp/0-as-reported.yaml', { root: 'scenarios' });
  */
-export async function loadScenarioFile(file: string, options: { root?: string } = {}): Promise<Scenario[]> {
+export async function loadScenarioFile(file: string, options: LoadOptions = {}): Promise<Scenario[]> {
   const absolute = path.resolve(file);
-  const { data, origins } = await resolveExtends(absolute, []);
+  const read = options.sources ? cachedReader(options.sources) : readYamlSource;
+  const { data, origins } = await resolveExtends(absolute, [], read);
   const baseId = scenarioId(absolute, options.root);
   const members = expandMatrix(data, origins);
   return Promise.all(
@@ -50,13 +51,28 @@ export function scenarioId(file: string, root?: string): string {
   return inside.replace(/\.ya?ml$/, '').split(path.sep).join('/');
 }
 
-async function resolveExtends(file: string, chain: string[]): Promise<Resolved> {
+export interface LoadOptions {
+  /** Folder that scenario ids are relative to. */
+  root?: string;
+  /** Files already read, shared by the loads of one run: a base many steps extend is read once. */
+  sources?: Map<string, Promise<YamlSource>>;
+}
+
+function cachedReader(sources: Map<string, Promise<YamlSource>>): (file: string) => Promise<YamlSource> {
+  return (file) => {
+    let source = sources.get(file);
+    if (!source) sources.set(file, (source = readYamlSource(file)));
+    return source;
+  };
+}
+
+async function resolveExtends(file: string, chain: string[], read: (file: string) => Promise<YamlSource>): Promise<Resolved> {
   if (chain.includes(file)) {
     throw new TopologyError('ERR_SCENARIO_EXTENDS', `extends forms a cycle: ${[...chain, file].join(' -> ')}`, {
       file,
     });
   }
-  const source = await readYamlSource(file);
+  const source = await read(file);
   if (!isPlainObject(source.data)) {
     throw new TopologyError('ERR_SCENARIO_INVALID', 'a scenario file must be a YAML mapping', { file, line: 1 });
   }
@@ -71,7 +87,7 @@ async function resolveExtends(file: string, chain: string[]): Promise<Resolved> 
   const baseFile = path.resolve(path.dirname(file), parent);
   let base: Resolved;
   try {
-    base = await resolveExtends(baseFile, [...chain, file]);
+    base = await resolveExtends(baseFile, [...chain, file], read);
   } catch (error) {
     if (isHarnessError(error, 'ERR_SCENARIO_NOT_FOUND') && (error as TopologyError).location?.file === baseFile) {
       fail(source, ['extends'], `no such file: ${baseFile}`, 'ERR_SCENARIO_EXTENDS');
