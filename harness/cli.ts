@@ -188,7 +188,10 @@ function program(): Command {
     .option('--proto <proto>', 'tcp, udp or icmp', 'tcp')
     .option('--json', 'print JSON')
     .action(async (file: string, options) => {
-      const outcome = await runFirewallCheck({ file, ...options });
+      // The same loader as every scenario: extends, patch and errors with file, line and field.
+      const [scenario] = (await loadScenarioFile(file)) as [Scenario];
+      const nodes = scenario.topology.nodes.map(({ identity, firewall }) => ({ identity, firewall }));
+      const outcome = await runFirewallCheck({ nodes, source: file, ...options });
       process.stdout.write(outcome.stdout);
       process.stderr.write(outcome.stderr);
       process.exitCode = outcome.exitCode;

@@ -120,6 +120,28 @@ describe('harness diagram', () => {
   });
 });
 
+describe('harness firewall check', () => {
+  it('reads topology files as every scenario is read: a step that extends and patches its base', async () => {
+    const before = await harness('firewall', 'check', base, '--from', 'claude-worker', '--to', 'monitoring-mcp', '--port', '8000');
+    const after = await harness('firewall', 'check', `scenarios/${step1}.yaml`, '--from', 'claude-worker', '--to', 'monitoring-mcp', '--port', '8000', '--json');
+    expect(before.code).toBe(0);
+    expect(before.stdout.split('\n')[0]).toBe('claude-worker -> monitoring-mcp:8000/tcp: drop');
+    expect(after.code).toBe(0);
+    expect(JSON.parse(after.stdout)).toMatchObject({ verdict: 'allow', outbound: { rule: 'port 8000/tcp groups [dev, monitoring-mcp]' } });
+  });
+
+  it('exits 2 naming file, line and field for a firewall section Nebula would refuse', async () => {
+    const file = path.join(dir, 'bad-firewall.yaml');
+    await writeFile(file, `extends: ${base}\npatch:\n  nodes:\n    claude-worker:\n      firewall:\n        outbound:\n          - {port: http, proto: tcp, group: dev}\n`);
+    const { code, stdout, stderr } = await harness('firewall', 'check', file, '--from', 'claude-worker', '--to', 'monitoring-mcp', '--port', '8000');
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr).toContain(`${file}:7`);
+    expect(stderr).toContain('nodes.claude-worker.firewall.outbound[0]');
+    expect(stderr).toContain('port was not a number');
+  });
+});
+
 describe('harness check', () => {
   it("checks a user's agent_config.yaml against a base topology", async () => {
     const config = path.join(dir, 'agent_config.yaml');

@@ -3,8 +3,6 @@ import { HarnessError } from '../errors.ts';
 export type NetworkErrorCode =
   /** A `firewall:` section Nebula itself would refuse to load. */
   | 'ERR_FIREWALL_CONFIG'
-  /** A network file (YAML) that cannot be read, parsed or validated. */
-  | 'ERR_NETWORK_FILE'
   /** Nodes or services that contradict each other (duplicate names, IPs, consul names). */
   | 'ERR_NETWORK_CONFIG'
   /** A node name that is not part of the network. */

@@ -1,8 +1,8 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { describe, expect, it } from 'vitest';
 import { runFirewallCheck } from './firewall-check.ts';
+import { parseFirewall } from './firewall.ts';
+import type { NetworkNode } from './names.ts';
 
 const SEED = `
 nodes:
@@ -26,24 +26,21 @@ const AFTER_PR_26 = SEED.replace(
   '          groups: [dev, monitoring-ai-mcp]\n        - {port: 8000, proto: tcp, groups: [dev, monitoring-mcp]}\n',
 );
 
+
+const SOURCE = 'topology.yaml';
+
+/** The nodes of a small YAML network (the CLI reads them with the topology loader). */
+function nodesOf(text: string): NetworkNode[] {
+  const { nodes } = parse(text) as { nodes: Record<string, { ip?: string; groups?: string[]; ca_name?: string; firewall?: unknown }> };
+  return Object.entries(nodes).map(([name, node], index) => ({
+    identity: { name, ip: node.ip ?? `10.10.0.${index + 1}`, groups: node.groups ?? [], ...(node.ca_name ? { caName: node.ca_name } : {}) },
+    firewall: parseFirewall(node.firewall),
+  }));
+}
+
 describe('runFirewallCheck', () => {
-  let dir: string;
-  const file = async (name: string, text: string) => {
-    const p = path.join(dir, name);
-    await writeFile(p, text);
-    return p;
-  };
-
-  beforeAll(async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), 'firewall-check-'));
-  });
-  afterAll(async () => {
-    await rm(dir, { recursive: true, force: true });
-  });
-
   it('prints the drop and both sides\' reasons for the seed\'s first state', async () => {
-    const seed = await file('seed.yaml', SEED);
-    const outcome = await runFirewallCheck({ file: seed, from: 'claude-worker', to: 'monitoring-mcp', port: 8000 });
+    const outcome = await runFirewallCheck({ nodes: nodesOf(SEED), source: SOURCE, from: 'claude-worker', to: 'monitoring-mcp', port: 8000 });
     expect(outcome).toEqual({
       exitCode: 0,
       stderr: '',
@@ -58,8 +55,7 @@ describe('runFirewallCheck', () => {
   });
 
   it('prints JSON with the verdict and each side\'s node, rule and reason', async () => {
-    const fixed = await file('fixed.yaml', AFTER_PR_26);
-    const outcome = await runFirewallCheck({ file: fixed, from: 'claude-worker', to: '10.10.0.2', port: '8000', proto: 'tcp', json: true });
+    const outcome = await runFirewallCheck({ nodes: nodesOf(AFTER_PR_26), source: SOURCE, from: 'claude-worker', to: '10.10.0.2', port: '8000', proto: 'tcp', json: true });
     expect(outcome.exitCode).toBe(0);
     const report = JSON.parse(outcome.stdout);
     expect(report).toMatchObject({
@@ -73,43 +69,29 @@ describe('runFirewallCheck', () => {
   });
 
   it('says default deny when a side has no rules, and exits 0', async () => {
-    const seed = await file('reverse.yaml', SEED);
-    const outcome = await runFirewallCheck({ file: seed, from: 'monitoring-mcp', to: 'claude-worker', port: 22 });
+    const outcome = await runFirewallCheck({ nodes: nodesOf(SEED), source: SOURCE, from: 'monitoring-mcp', to: 'claude-worker', port: 22 });
     expect(outcome.exitCode).toBe(0);
     expect(outcome.stdout).toContain('  outbound monitoring-mcp: denied (outbound_action drop): no outbound rules (default deny)');
   });
 
   it('warns on stderr about what Nebula would warn about', async () => {
-    const warn = await file('warn.yaml', SEED.replace('    firewall:\n      outbound:', '    firewall:\n      outbound_action: deny\n      outbound:'));
-    const outcome = await runFirewallCheck({ file: warn, from: 'claude-worker', to: 'monitoring-mcp', port: 8000 });
+    const warn = nodesOf(SEED.replace('    firewall:\n      outbound:', '    firewall:\n      outbound_action: deny\n      outbound:'));
+    const outcome = await runFirewallCheck({ nodes: warn, source: SOURCE, from: 'claude-worker', to: 'monitoring-mcp', port: 8000 });
     expect(outcome.exitCode).toBe(0);
-    expect(outcome.stderr).toBe(`warning: ${warn}: nodes.claude-worker.firewall: invalid firewall.outbound_action \`deny\`, defaulting to \`drop\`\n`);
+    expect(outcome.stderr).toBe(`warning: ${SOURCE}: nodes.claude-worker.firewall: invalid firewall.outbound_action \`deny\`, defaulting to \`drop\`\n`);
   });
 
   it.each([
-    ['a firewall error, with its line', SEED.replace('port: "8000"', 'port: "http"'), {}, /seed-bad\.yaml:9:\d+: nodes\.claude-worker\.firewall: firewall\.outbound rule #0; port was not a number; `http`/],
-    ['a rule with no selector, with its line', SEED.replace('          groups: [dev, monitoring-ai-mcp]\n', ''), {}, /seed-bad\.yaml:9:\d+: .*rule #0; at least one of host, group/],
-    ['a YAML syntax error, with its line', 'nodes:\n  a: [\n', {}, /seed-bad\.yaml:\d+:\d+: /],
-    ['a node that is not a map', 'nodes:\n  a: 5\n', {}, /seed-bad\.yaml:2:6: nodes\.a: /],
-    ['groups that are not a list', 'nodes:\n  a:\n    groups: dev\n', {}, /seed-bad\.yaml:3:13: nodes\.a\.groups: /],
-    ['a bad ip', 'nodes:\n  a:\n    ip: 10.10.0\n', {}, /seed-bad\.yaml:3:9: nodes\.a\.ip: expected an IPv4 overlay address/],
-    ['two nodes on one ip', 'nodes:\n  a: {ip: 10.1.0.1}\n  b: {ip: 10.1.0.1}\n', {}, /seed-bad\.yaml:3:\d+: nodes a and b both have ip 10\.1\.0\.1/],
-    ['an unknown --to node', SEED, { to: 'prometheus' }, /seed-bad\.yaml: --to prometheus: no such node \(nodes: claude-worker, monitoring-mcp\)/],
+    ['two nodes on one ip', 'nodes:\n  a: {ip: 10.1.0.1}\n  b: {ip: 10.1.0.1}\n', { from: 'a', to: 'b' }, /topology\.yaml: nodes a and b both have overlay IP 10\.1\.0\.1/],
+    ['an unknown --to node', SEED, { to: 'prometheus' }, /topology\.yaml: --to prometheus: no such node \(nodes: claude-worker, monitoring-mcp\)/],
     ['a bad --port', SEED, { port: 'http' }, /--port must be a whole number 0-65535, got 'http'/],
     ['a NaN --port', SEED, { port: Number.NaN }, /--port must be a whole number/],
     ['a bad --proto', SEED, { proto: 'sctp' }, /--proto must be tcp, udp or icmp/],
-  ])('exits 2 naming the file on %s', async (_name, text, overrides, stderr) => {
-    const bad = await file('seed-bad.yaml', text);
-    const outcome = await runFirewallCheck({ file: bad, from: 'claude-worker', to: 'monitoring-mcp', port: 8000, ...overrides });
+  ])('exits 2 naming the source on %s', async (_name, text, overrides, stderr) => {
+    const outcome = await runFirewallCheck({ nodes: nodesOf(text), source: SOURCE, from: 'claude-worker', to: 'monitoring-mcp', port: 8000, ...overrides });
     expect(outcome.exitCode).toBe(2);
     expect(outcome.stdout).toBe('');
     expect(outcome.stderr).toMatch(stderr);
     expect(outcome.stderr).toMatch(/^harness firewall check: /);
-  });
-
-  it('exits 2 naming a file it cannot read', async () => {
-    const missing = path.join(dir, 'missing.yaml');
-    const outcome = await runFirewallCheck({ file: missing, from: 'a', to: 'b', port: 1 });
-    expect(outcome).toMatchObject({ exitCode: 2, stderr: `harness firewall check: ${missing}: cannot read: ENOENT\n` });
   });
 });

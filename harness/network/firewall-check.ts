@@ -1,12 +1,13 @@
 import { isHarnessError } from '../errors.ts';
 import { evaluateFlow } from './evaluate.ts';
 import type { FlowVerdict, SideVerdict } from './evaluate.ts';
-import { NameRegistry } from './names.ts';
-import { loadNetworkFile } from './network-file.ts';
+import { NameRegistry, type NetworkNode } from './names.ts';
 
 export interface FirewallCheckOptions {
-  /** A network (or topology) YAML file with `nodes: {name: {ip, groups, ca_name, firewall}}`. */
-  file: string;
+  /** The topology's nodes, with their identities and parsed firewalls. */
+  nodes: NetworkNode[];
+  /** Where the nodes came from (a topology file), named in messages. */
+  source: string;
   /** Source node: name or overlay IP. */
   from: string;
   /** Destination node: name or overlay IP. */
@@ -38,7 +39,7 @@ const EXIT_BAD_INPUT = 2;
  * for one flow and both sides' reasons. Exit 0 whatever the verdict; 2 for bad input.
  *
  * @example
- * const { exitCode, stdout } = await runFirewallCheck({ file: 'net.yaml', from: 'claude-worker', to: 'monitoring-mcp', port: 8000 });
+ * const { exitCode, stdout } = await runFirewallCheck({ nodes, source: 'monitoring-dev.yaml', from: 'claude-worker', to: 'monitoring-mcp', port: 8000 });
  * // stdout: "claude-worker -> monitoring-mcp:8000/tcp: drop\n  outbound claude-worker: ..."
  */
 export async function runFirewallCheck(options: FirewallCheckOptions): Promise<CommandOutcome> {
@@ -49,15 +50,15 @@ export async function runFirewallCheck(options: FirewallCheckOptions): Promise<C
   if (!Number.isInteger(port) || port < 0 || port > 65535) return bad(`--port must be a whole number 0-65535, got '${String(options.port)}'`);
 
   let names: NameRegistry;
-  const warnings: string[] = [];
   try {
-    const nodes = await loadNetworkFile(options.file);
-    names = new NameRegistry(nodes);
-    for (const node of nodes) for (const w of node.firewall.warnings) warnings.push(`warning: ${options.file}: ${node.firewall.source}: ${w}\n`);
+    names = new NameRegistry(options.nodes);
   } catch (error) {
-    if (isHarnessError(error)) return bad(error.message);
+    if (isHarnessError(error)) return bad(`${options.source}: ${error.message}`);
     throw error;
   }
+  const warnings = options.nodes.flatMap((node) =>
+    node.firewall.warnings.map((warning) => `warning: ${options.source}: nodes.${node.identity.name}.firewall: ${warning}\n`),
+  );
   const find = (wanted: string) => {
     const resolution = names.resolve(wanted);
     return resolution && names.node(resolution.node);
@@ -65,7 +66,7 @@ export async function runFirewallCheck(options: FirewallCheckOptions): Promise<C
   const from = find(options.from);
   const to = find(options.to);
   for (const [flag, wanted, node] of [['--from', options.from, from], ['--to', options.to, to]] as const) {
-    if (!node) return bad(`${options.file}: ${flag} ${wanted}: no such node (nodes: ${names.nodeNames().join(', ')})`);
+    if (!node) return bad(`${options.source}: ${flag} ${wanted}: no such node (nodes: ${names.nodeNames().join(', ')})`);
   }
   const verdict = evaluateFlow({ from: from!, to: to!, port, proto });
   const report: FirewallCheckReport = {

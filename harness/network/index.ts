@@ -24,7 +24,5 @@ export { startNetwork } from './egress.ts';
 export type { EgressListen, NetworkEvent, NetworkEventListener, StartNetworkOptions, StartedNetwork } from './egress.ts';
 export { ShimConfigSchema, startShim } from './shim.ts';
 export type { ShimConfig, ShimLine, StartedShim } from './shim.ts';
-export { NetworkFileNodeSchema, NetworkFileSchema, loadNetworkFile, parseNetworkFile } from './network-file.ts';
-export type { NetworkFile, NetworkFileNode } from './network-file.ts';
 export { runFirewallCheck } from './firewall-check.ts';
 export type { CommandOutcome, FirewallCheckOptions, FirewallCheckReport } from './firewall-check.ts';
