@@ -14,7 +14,7 @@ export interface NetworkErrorOptions extends ErrorOptions {
 }
 
 /**
- * An error of the network area (rules, names, egress, network files).
+ * An error of the network area (rules, names, egress).
  *
  * @example
  * throw new NetworkError('ERR_FIREWALL_CONFIG', 'firewall.outbound rule #0; port was not a number; `abc`');
