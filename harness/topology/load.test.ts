@@ -123,6 +123,13 @@ expect:
     expect(error.location).toMatchObject({ line: 7, field: 'nodes.worker.firewall.outbound[0]' });
   });
 
+  it("names the line and field of a worker MCP_TIMEOUT that is not a number of milliseconds", async () => {
+    const error = await loadError('bad-mcp-timeout.yaml', `extends: base.yaml\npatch:\n  nodes:\n    worker:\n      worker:\n        env:\n          MCP_TIMEOUT: 30s\n`);
+    expect(error.code).toBe('ERR_SCENARIO_INVALID');
+    expect(error.location).toMatchObject({ field: 'nodes.worker.worker.env.MCP_TIMEOUT' });
+    expect(error.message).toContain('MCP_TIMEOUT must be a positive whole number of milliseconds, got "30s"');
+  });
+
   it('rejects a worker config error with the worker block named', async () => {
     const error = await loadError(
       'bad-worker.yaml',
