@@ -25,6 +25,7 @@ export {
   unpermittedTools,
   ruleCoversTool,
   mcpToolName,
+  mcpToolPrefix,
   PermissionSettingsSchema,
   WorkerSettingsSchema,
 } from './worker-settings.ts';
