@@ -114,9 +114,13 @@ describe('harness run', () => {
   });
 
   it('exits 2 when every scenario it was given was skipped: 0 passed, 0 failed, 3 skipped is not a success', async () => {
-    const { code, stdout, stderr } = await harness('run', 'scenarios/byo');
+    const junit = path.join(dir, 'reports/byo.xml');
+    const { code, stdout, stderr } = await harness('run', 'scenarios/byo', '--junit', junit);
     expect(code).toBe(2);
     expect(stdout).toContain('0 passed, 0 failed, 3 skipped');
+    const xml = await readFile(junit, 'utf8');
+    expect(xml.match(/<testsuite [^>]*skipped="1"/g)).toHaveLength(3);
+    expect(xml.match(/<skipped message="[^"]*--runtime containers"\/>/g)).toHaveLength(3);
     expect(stderr).toContain('harness: nothing was checked: all 3 scenarios were skipped');
     expect(stderr).toContain('--runtime containers');
     const json = await harness('run', 'byo/echo-mcp-as-reported', '--json');
