@@ -221,7 +221,7 @@ describe('harness firewall check', () => {
     const { code, stdout, stderr } = await harness('firewall', 'check', base, '--from', 'claude-worker', '--to', 'monitoring-mcp', '--port', port);
     expect(code).toBe(2);
     expect(stdout).toBe('');
-    expect(stderr).toMatch(/option '--port <n>' argument .* is invalid. expected a whole number from 0 to 65535|unknown option '-1'/);
+    expect(stderr).toContain(`option '--port <n>' argument '${port}' is invalid. expected a whole number from 0 to 65535`);
     expect(stderr).not.toMatch(/\n\s+at /);
   });
 
