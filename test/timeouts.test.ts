@@ -55,7 +55,6 @@ describe('a dropped flow', () => {
     expect(prometheus).toMatchObject({ status: 'failed', reason: { kind: 'network.dropped' } });
     expect(prometheus.elapsedMs).toBeGreaterThanOrEqual(295);
     expect(prometheus.elapsedMs).toBeLessThan(2_000);
-    expect(result.servers.find((server) => server.name === 'grafana')?.status).toBe('connected');
   });
 });
 
