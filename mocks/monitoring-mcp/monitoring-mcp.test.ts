@@ -167,6 +167,7 @@ describe('startMonitoringMcp', () => {
       ['an unknown auth mode', { authMode: 'lenient' as never }],
       ['a JWKS URL that is not a URL', { audience: AUDIENCE, jwksUrl: 'jwks' }],
       ['a JWKS timeout of 0', { audience: AUDIENCE, jwksUrl: 'http://127.0.0.1:1/jwks', jwksTimeoutMs: 0 }],
+      ['an unknown PyJWT version', { pyjwtVersion: '2.11' as never }],
     ])('refuses to start with %s', async (_label, options) => {
       await expect(startMonitoringMcp(options)).rejects.toMatchObject({ code: 'ERR_MONITORING_MCP_OPTIONS' });
     });
@@ -180,8 +181,10 @@ describe('startMonitoringMcp', () => {
         MCP_JWT_VERIFY_AUDIENCE: 'true',
         MCP_AUTH_MODE: 'decode-only',
         PROMETHEUS_BASE_URL: 'http://trickster-dev:9090',
+        PYJWT_VERSION: '2.12',
       });
       expect(options).toMatchObject({
+        pyjwtVersion: '2.12',
         port: 8000,
         audience: AUDIENCE,
         issuer: 'https://auth.example.invalid',
@@ -195,8 +198,17 @@ describe('startMonitoringMcp', () => {
       ['MCP_AUTH_MODE', 'lenient'],
       ['MCP_JWT_VERIFY_AUDIENCE', 'maybe'],
       ['MCP_JWKS_TIMEOUT_MS', '-5'],
+      ['PYJWT_VERSION', '2.11'],
+      ['PYJWT_VERSION', 'latest'],
     ])('refuses %s=%s from the environment', (name, value) => {
       expect(() => monitoringMcpOptionsFromEnv({ [name]: value })).toThrow(expect.objectContaining({ code: 'ERR_MONITORING_MCP_OPTIONS' }));
+    });
+
+    it('names PYJWT_VERSION and the known versions when the version is unknown, and defaults to the current one', () => {
+      expect(() => monitoringMcpOptionsFromEnv({ PYJWT_VERSION: '2.16' })).toThrow(
+        expect.objectContaining({ message: expect.stringMatching(/^PYJWT_VERSION must be one of 2\.12, 2\.13, 2\.14, 2\.15 .*got "2\.16"$/) }),
+      );
+      expect(monitoringMcpOptionsFromEnv({}).pyjwtVersion).toBe('2.15');
     });
   });
 

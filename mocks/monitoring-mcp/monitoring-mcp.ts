@@ -6,6 +6,8 @@ import { AuthModeSchema, monitoringMcpAuth } from './auth.ts';
 import type { AuthMode } from './auth.ts';
 import { MonitoringMcpError } from './errors.ts';
 import { JwksClient } from './jwks-client.ts';
+import { DEFAULT_PYJWT_VERSION, pyJwtBehaviour } from './pyjwt-versions.ts';
+import type { PyJwtVersion } from './pyjwt-versions.ts';
 import { TokenValidator } from './token-validator.ts';
 import { MONITORING_MCP_SERVICE_NAME, MONITORING_MCP_TOOLS, registerMonitoringMcpTools } from './tools.ts';
 
@@ -31,9 +33,11 @@ export interface MonitoringMcpOptions {
   /** Outbound fetch for the JWKS and Prometheus; the harness passes one through the node's network shim. */
   fetch?: Fetch;
   clock?: Clock;
-  /** JWKS request timeout; default 5000 ms. */
+  /** PYJWT_VERSION: the PyJWT release whose PyJWKClient the JWKS client behaves as; default the current one (2.15). */
+  pyjwtVersion?: PyJwtVersion;
+  /** JWKS request timeout; default the PyJWT version's (30 s). */
   jwksTimeoutMs?: number;
-  /** JWK set cache lifespan (PyJWKClient `lifespan`); default 300 s. */
+  /** JWK set cache lifespan (PyJWKClient `lifespan`); default the PyJWT version's (300 s). */
   jwksLifespanSeconds?: number;
   /** Prometheus request timeout; default 10000 ms. */
   prometheusTimeoutMs?: number;
@@ -82,6 +86,8 @@ export async function startMonitoringMcp(options: MonitoringMcpOptions = {}): Pr
   const prometheusTimeoutMs = options.prometheusTimeoutMs ?? 10_000;
   if (!(prometheusTimeoutMs > 0)) throw new MonitoringMcpError('ERR_MONITORING_MCP_OPTIONS', `prometheusTimeoutMs must be > 0, got ${prometheusTimeoutMs}`);
 
+  // Validated before anything starts, even in modes that never verify a token.
+  const pyjwt = pyJwtBehaviour(options.pyjwtVersion ?? DEFAULT_PYJWT_VERSION);
   const log = new ServiceLog(MONITORING_MCP_SERVICE, clock, options.log);
   let jwks: JwksClient | undefined;
   let validator: TokenValidator | undefined;
@@ -94,6 +100,7 @@ export async function startMonitoringMcp(options: MonitoringMcpOptions = {}): Pr
       fetch,
       clock,
       log,
+      pyjwtVersion: pyjwt.version,
       ...(options.jwksTimeoutMs === undefined ? {} : { timeoutMs: options.jwksTimeoutMs }),
       ...(options.jwksLifespanSeconds === undefined ? {} : { lifespanSeconds: options.jwksLifespanSeconds }),
     });
@@ -112,6 +119,7 @@ export async function startMonitoringMcp(options: MonitoringMcpOptions = {}): Pr
     issuer: options.issuer ?? null,
     jwksUrl: options.jwksUrl ?? null,
     verifyAudience: options.verifyAudience ?? false,
+    pyjwtVersion: pyjwt.version,
     prometheusBaseUrl: options.prometheusBaseUrl ?? null,
   };
   const app = express();
