@@ -1,4 +1,4 @@
-import { cachedKeys, startAuthServer } from '../../mocks/auth-server/index.ts';
+import { cachedKeys, rotateKeyAfterJwksFromEnv, startAuthServer } from '../../mocks/auth-server/index.ts';
 import { loadFixtures, startMonitoringAiMcp, type Fixtures } from '../../mocks/monitoring-ai-mcp/index.ts';
 import { monitoringMcpOptionsFromEnv, startMonitoringMcp } from '../../mocks/monitoring-mcp/index.ts';
 import { loadPrometheusFixture, startPrometheus, type PrometheusFixture } from '../../mocks/prometheus/index.ts';
@@ -56,7 +56,8 @@ export async function startNodeService(node: TopologyNode, context: ServiceConte
   const loopback = { host: '127.0.0.1', port: 0 };
   switch (node.run) {
     case 'auth-server': {
-      const auth = await startAuthServer({ ...loopback, ...clock, keys, issuer: env.ISSUER || own });
+      const rotateKeyAfterJwks = rotateKeyAfterJwksFromEnv(env);
+      const auth = await startAuthServer({ ...loopback, ...clock, keys, issuer: env.ISSUER || own, ...(rotateKeyAfterJwks === undefined ? {} : { rotateKeyAfterJwks }) });
       return {
         port: portOf(auth.url),
         log: auth.log,
