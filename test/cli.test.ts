@@ -109,6 +109,24 @@ describe('harness explain', () => {
   });
 });
 
+describe('harness explain on the key rotation', () => {
+  const rotation = 'incidents/2026-12-01-key-rotation';
+
+  it('names the PyJWT 2.15 cooldown behind the 401 and how to pass', async () => {
+    const { code, stdout } = await harness('explain', `${rotation}/0-as-reported-pyjwt-2.15`);
+    expect(code).toBe(0);
+    expect(stdout).toContain('prometheus: failed');
+    expect(stdout).toContain("version: PyJWT 2.15: an unknown kid refetches the JWKS only when cooldown_duration (30 s) has passed since the last fetch (monitoring-mcp's PYJWT_VERSION)");
+    expect(stdout).toContain('to pass: publish a new key in the JWKS at least cooldown_duration (30 s) before signing with it');
+  });
+
+  it('names the PyJWT 2.12 refetch behind the connection', async () => {
+    const { code, stdout } = await harness('explain', `${rotation}/1-pinned-pyjwt-2.12`);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/prometheus: connected[^\n]*\n  6 tools: [^\n]*\n  version: PyJWT 2\.12: every unknown kid refetches the JWKS once \(monitoring-mcp's PYJWT_VERSION\)/);
+  });
+});
+
 describe('harness diagram', () => {
   it('draws the dropped flow and each server\'s status as a Mermaid flowchart', async () => {
     const { code, stdout } = await harness('diagram', step0);
