@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { Client as ModernClient, StreamableHTTPClientTransport as ModernTransport } from '@modelcontextprotocol/client';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { startAuthServer } from '../auth-server/index.ts';
 import { startPrometheus } from '../prometheus/index.ts';
@@ -75,6 +76,24 @@ describe('startMonitoringMcp', () => {
     expect(lastAuth(server.log.entries)).toMatchObject({ event: 'auth.allowed', mode: 'strict', sub: 'claude-worker', iss: auth.issuer });
     // One JWKS fetch, then the cached set for every later request of the handshake.
     expect(auth.jwksRequests).toBe(1);
+  });
+
+  it('serves 2026-07-28 (v2 SDK) behind the same auth, with the same tools', async () => {
+    const clock = new ManualClock();
+    await using auth = await startAuthServer({ clock });
+    await using server = await startMonitoringMcp({ audience: AUDIENCE, issuer: auth.issuer, jwksUrl: auth.jwksUrl, clock, mcpRevisions: ['2026-07-28'] });
+    const connect = async (token: string) => {
+      const client = new ModernClient({ name: 'worker', version: '0' }, { versionNegotiation: { mode: { pin: '2026-07-28' } } });
+      await client.connect(new ModernTransport(new URL(server.mcpUrl), { requestInit: { headers: { Authorization: `Bearer ${token}` } } }));
+      return Object.assign(client, { [Symbol.asyncDispose]: () => client.close() });
+    };
+    await using client = await connect(await auth.mint('valid'));
+    expect(client.getNegotiatedProtocolVersion()).toBe('2026-07-28');
+    expect((await client.listTools()).tools.map((t) => t.name)).toEqual(MONITORING_MCP_TOOLS);
+    expect(text(await client.callTool({ name: 'echo', arguments: { message: 'ping' } }))).toBe('ping');
+    expect(lastAuth(server.log.entries)).toMatchObject({ event: 'auth.allowed', mode: 'strict', sub: 'claude-worker' });
+    await expect(connect('orchestration-agent')).rejects.toThrow();
+    expect(lastAuth(server.log.entries)).toMatchObject({ event: 'auth.rejected', cause: 'malformed' });
   });
 
   it('answers the fake orchestration-agent token with 401 invalid_token, as the incident curl showed', async () => {

@@ -1,7 +1,6 @@
 import express from 'express';
-import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { jsonFallbackHandlers, lazySchemaValidator, listen, ServiceLog, statelessMcpRouter, systemClock } from '../shared/index.ts';
-import type { Clock, Fetch, LogSink, Started } from '../shared/index.ts';
+import { jsonFallbackHandlers, listen, mcpRevisionsRouter, MCP_REVISIONS, ServiceLog, systemClock } from '../shared/index.ts';
+import type { Clock, Fetch, LogSink, McpRevision, Started } from '../shared/index.ts';
 import { AuthModeSchema, monitoringMcpAuth } from './auth.ts';
 import type { AuthMode } from './auth.ts';
 import { MonitoringMcpError } from './errors.ts';
@@ -28,6 +27,8 @@ export interface MonitoringMcpOptions {
   verifyAudience?: boolean;
   /** MCP_AUTH_MODE: `strict` (default, auth.py as deployed) or `decode-only` (the seed's Option 2). */
   authMode?: AuthMode;
+  /** MCP_REVISIONS: the MCP revisions served at /v1/mcp; default both (2025-11-25 on the v1 SDK, 2026-07-28 on the v2 SDK). */
+  mcpRevisions?: readonly McpRevision[];
   /** PROMETHEUS_BASE_URL, e.g. `http://trickster-dev:9090`. */
   prometheusBaseUrl?: string;
   /** Outbound fetch for the JWKS and Prometheus; the harness passes one through the node's network shim. */
@@ -120,6 +121,7 @@ export async function startMonitoringMcp(options: MonitoringMcpOptions = {}): Pr
     jwksUrl: options.jwksUrl ?? null,
     verifyAudience: options.verifyAudience ?? false,
     pyjwtVersion: pyjwt.version,
+    mcpRevisions: [...(options.mcpRevisions ?? MCP_REVISIONS)],
     prometheusBaseUrl: options.prometheusBaseUrl ?? null,
   };
   const app = express();
@@ -129,11 +131,10 @@ export async function startMonitoringMcp(options: MonitoringMcpOptions = {}): Pr
   });
   app.use(MONITORING_MCP_PATH, monitoringMcpAuth({ log, authMode, audience, validator }));
   app.use(
-    statelessMcpRouter(MONITORING_MCP_PATH, () => {
-      const server = new McpServer({ name: MONITORING_MCP_SERVICE_NAME, version: '1.0.0' }, { jsonSchemaValidator: lazySchemaValidator() });
-      registerMonitoringMcpTools(server, { prometheusBaseUrl: options.prometheusBaseUrl, fetch, timeoutMs: prometheusTimeoutMs, log, info: config });
-      return server;
-    }),
+    mcpRevisionsRouter(MONITORING_MCP_PATH, options.mcpRevisions ?? MCP_REVISIONS, () => ({
+      info: { name: MONITORING_MCP_SERVICE_NAME, version: '1.0.0' },
+      register: (host) => registerMonitoringMcpTools(host, { prometheusBaseUrl: options.prometheusBaseUrl, fetch, timeoutMs: prometheusTimeoutMs, log, info: config }),
+    })),
   );
   app.use(...jsonFallbackHandlers());
 
