@@ -127,6 +127,15 @@ describe('harness explain on the key rotation', () => {
   });
 });
 
+describe('harness explain on a server that speaks only MCP 2026-07-28', () => {
+  it('names the revisions the server speaks and the one the worker asked for', async () => {
+    const { code, stdout } = await harness('explain', 'incidents/2026-12-01-mcp-2026-07-28/0-new-only-servers');
+    expect(code).toBe(0);
+    expect(stdout).toContain("version: MCP revision: monitoring-mcp speaks 2026-07-28 (monitoring-mcp's MCP_REVISIONS); the worker asked for 2025-11-25");
+    expect(stdout).toContain('to pass: set MCP_REVISIONS: both on monitoring-mcp');
+  });
+});
+
 describe('harness diagram', () => {
   it('draws the dropped flow and each server\'s status as a Mermaid flowchart', async () => {
     const { code, stdout } = await harness('diagram', step0);

@@ -1,6 +1,7 @@
 import { ROTATE_KEY_AFTER_JWKS_ENV } from '../../mocks/auth-server/index.ts';
 import { describePyJwtBehaviour, parsePyJwtVersion, PYJWT_VERSION_ENV, pyJwtBehaviour } from '../../mocks/monitoring-mcp/index.ts';
 import type { PyJwtBehaviour } from '../../mocks/monitoring-mcp/index.ts';
+import { MCP_REVISIONS_ENV, parseMcpRevisions } from '../../mocks/shared/index.ts';
 import type { Firewall } from '../network/index.ts';
 import type { ScenarioResult, ServerOutcome } from '../runner/index.ts';
 import type { Scenario, TopologyNode } from '../topology/index.ts';
@@ -17,7 +18,7 @@ export function formatExplanation(scenario: Scenario, result: ScenarioResult): s
   if (result.error) return [...lines, `could not run: ${result.error.code}: ${result.error.message}`, ''].join('\n');
   for (const server of result.servers) {
     lines.push(`${server.name}: ${server.status}${server.url ? ` (${server.url})` : ''}`);
-    const pyjwt = pyjwtBehaviourLine(scenario, server);
+    const pyjwt = pyjwtBehaviourLine(scenario, server) ?? revisionLine(scenario, server);
     if (server.status === 'connected') {
       lines.push(`  ${server.tools.length} tools: ${server.tools.join(', ')}`);
       if (pyjwt) lines.push(`  version: ${pyjwt.line}`);
@@ -119,6 +120,25 @@ function pyjwtBehaviourLine(scenario: Scenario, server: ServerOutcome): { line: 
     return { line: line(redirected && !behaviour.followsRedirects ? 'redirect' : 'fetch-failure') };
   }
   return undefined;
+}
+
+/** The MCP revisions of a simulated server that refused the worker's revision (-32022, unsupported protocol version). */
+function revisionLine(scenario: Scenario, server: ServerOutcome): { line: string; fix?: string } | undefined {
+  const node = scenario.topology.nodes.find((candidate) => candidate.name === server.node);
+  if (!node || node.container || (node.run !== 'monitoring-mcp' && node.run !== 'monitoring-ai-mcp') || server.reason?.kind !== 'protocol') return undefined;
+  const requested = server.reason.detail.match(/Unsupported protocol version:\s*(\S+?)"/)?.[1];
+  if (!requested) return undefined;
+  let revisions: readonly string[];
+  try {
+    revisions = parseMcpRevisions(node.env[MCP_REVISIONS_ENV]);
+  } catch {
+    return undefined;
+  }
+  const source = node.env[MCP_REVISIONS_ENV] ? `${node.name}'s ${MCP_REVISIONS_ENV}` : `${node.name}'s default`;
+  return {
+    line: `MCP revision: ${node.name} speaks ${revisions.join(' and ')} (${source}); the worker asked for ${requested}`,
+    fix: `set ${MCP_REVISIONS_ENV}: both on ${node.name} (a current server speaks both), or connect with a client that speaks ${revisions.join(' or ')}`,
+  };
 }
 
 function inboundSelector(from: TopologyNode, to: TopologyNode): string {
