@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import express from 'express';
 import type { Request, Router } from 'express';
 import { McpServer as LegacyMcpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { McpServer as ModernMcpServer, createMcpHandler, isLegacyRequest } from '@modelcontextprotocol/server';
+import { DEFAULT_MAX_REQUEST_BODY_SIZE, McpServer as ModernMcpServer, createMcpHandler, isLegacyRequest } from '@modelcontextprotocol/server';
 import { HarnessError } from '../../harness/errors.ts';
 import { JSON_RPC_SERVER_ERROR, sendJsonRpcError, statelessMcpRouter } from './mcp-http.ts';
 import { lazySchemaValidator } from './schema-validator.ts';
@@ -74,7 +74,11 @@ export function mcpRevisionsRouter(path: string, revisions: readonly McpRevision
   const router = express.Router();
   const legacyRouter = speaksLegacy ? statelessMcpRouter(path, legacy) : undefined;
   router.post(path, async (req, res, next) => {
-    const body = await readBody(req);
+    const body = await readBody(req, DEFAULT_MAX_REQUEST_BODY_SIZE);
+    if (body === undefined) {
+      sendJsonRpcError(res, 413, JSON_RPC_SERVER_ERROR, `Payload Too Large: the body exceeds ${DEFAULT_MAX_REQUEST_BODY_SIZE} bytes`);
+      return;
+    }
     let parsed: unknown;
     try {
       parsed = JSON.parse(body.toString('utf8'));
@@ -120,11 +124,16 @@ export function mcpRevisionsRouter(path: string, revisions: readonly McpRevision
   return router;
 }
 
-function readBody(req: Request): Promise<Buffer> {
+// The whole body, or undefined once it passes `limit` bytes (the rest is drained, not kept).
+function readBody(req: Request, limit: number): Promise<Buffer | undefined> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => resolve(Buffer.concat(chunks)));
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= limit) chunks.push(chunk);
+    });
+    req.on('end', () => resolve(size <= limit ? Buffer.concat(chunks) : undefined));
     req.on('error', reject);
   });
 }
