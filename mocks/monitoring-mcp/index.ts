@@ -2,7 +2,8 @@
  * # monitoring-mcp: the strict MCP server (monitoring-mcp/src/shared/auth.py)
  *
  * `GET /` answers `{"service":"Monitoring AI MCP Server","tools":[...six tools]}` without auth.
- * Streamable HTTP (SDK stateless mode) at `/v1/mcp` behind the auth middleware:
+ * Streamable HTTP (SDK stateless mode; MCP_REVISIONS 2025-11-25 on the v1 SDK, 2026-07-28 on the
+ * v2 SDK, both by default) at `/v1/mcp` behind the auth middleware:
  * - MCP_JWT_AUDIENCE unset or empty: development mode, nothing checked (`auth.skipped`);
  * - `authMode: 'decode-only'` (MCP_AUTH_MODE, the seed's Option 2): decode, log, allow all;
  * - strict (default): RS256 JWT, key by kid from the JWKS through JwksClient (PyJWKClient's
