@@ -2,6 +2,7 @@ import { ROTATE_KEY_AFTER_JWKS_ENV } from '../../mocks/auth-server/index.ts';
 import { describePyJwtBehaviour, parsePyJwtVersion, PYJWT_VERSION_ENV, pyJwtBehaviour } from '../../mocks/monitoring-mcp/index.ts';
 import type { PyJwtBehaviour } from '../../mocks/monitoring-mcp/index.ts';
 import { MCP_REVISIONS_ENV, parseMcpRevisions } from '../../mocks/shared/index.ts';
+import { mcpToolPrefix } from '../client/index.ts';
 import type { Firewall } from '../network/index.ts';
 import type { ScenarioResult, ServerOutcome } from '../runner/index.ts';
 import type { Scenario, TopologyNode } from '../topology/index.ts';
@@ -24,7 +25,7 @@ export function formatExplanation(scenario: Scenario, result: ScenarioResult): s
       if (pyjwt) lines.push(`  version: ${pyjwt.line}`);
       if (server.unpermitted.length > 0) {
         lines.push(`  not allowed by settings.json: ${server.unpermitted.join(', ')}`);
-        lines.push(`  to pass: add "mcp__${server.name}" (or the tools one by one) to permissions.allow`);
+        lines.push(`  to pass: add "${mcpToolPrefix(server.name).slice(0, -2)}" (or the tools one by one) to permissions.allow`);
       }
     } else if (server.reason) {
       const hop = server.reason.hop;

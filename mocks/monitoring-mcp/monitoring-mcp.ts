@@ -14,6 +14,9 @@ import { MONITORING_MCP_SERVICE_NAME, MONITORING_MCP_TOOLS, registerMonitoringMc
 export const MONITORING_MCP_PATH = '/v1/mcp';
 export const MONITORING_MCP_SERVICE = 'monitoring-mcp';
 
+/** The service's JWKS timeout unless MCP_JWKS_TIMEOUT_MS says otherwise. */
+const DEFAULT_JWKS_TIMEOUT_MS = 5000;
+
 export interface MonitoringMcpOptions {
   host?: string;
   port?: number;
@@ -36,7 +39,11 @@ export interface MonitoringMcpOptions {
   clock?: Clock;
   /** PYJWT_VERSION: the PyJWT release whose PyJWKClient the JWKS client behaves as; default the current one (2.15). */
   pyjwtVersion?: PyJwtVersion;
-  /** JWKS request timeout; default the PyJWT version's (30 s). */
+  /**
+   * JWKS request timeout; default 5000 ms. PyJWT's own default is 30 s in every release (see
+   * pyjwt-versions.ts), as long as Claude Code's MCP_TIMEOUT: kept shorter here so a hung JWKS shows
+   * as a 401 the worker sees, not as a race with the worker's own deadline.
+   */
   jwksTimeoutMs?: number;
   /** JWK set cache lifespan (PyJWKClient `lifespan`); default the PyJWT version's (300 s). */
   jwksLifespanSeconds?: number;
@@ -102,7 +109,7 @@ export async function startMonitoringMcp(options: MonitoringMcpOptions = {}): Pr
       clock,
       log,
       pyjwtVersion: pyjwt.version,
-      ...(options.jwksTimeoutMs === undefined ? {} : { timeoutMs: options.jwksTimeoutMs }),
+      timeoutMs: options.jwksTimeoutMs ?? DEFAULT_JWKS_TIMEOUT_MS,
       ...(options.jwksLifespanSeconds === undefined ? {} : { lifespanSeconds: options.jwksLifespanSeconds }),
     });
     validator = new TokenValidator({
