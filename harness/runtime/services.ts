@@ -1,7 +1,8 @@
-import { cachedKeys, startAuthServer } from '../../mocks/auth-server/index.ts';
+import { cachedKeys, rotateKeyAfterJwksFromEnv, startAuthServer } from '../../mocks/auth-server/index.ts';
 import { loadFixtures, startMonitoringAiMcp, type Fixtures } from '../../mocks/monitoring-ai-mcp/index.ts';
 import { monitoringMcpOptionsFromEnv, startMonitoringMcp } from '../../mocks/monitoring-mcp/index.ts';
 import { loadPrometheusFixture, startPrometheus, type PrometheusFixture } from '../../mocks/prometheus/index.ts';
+import { MCP_REVISIONS_ENV, parseMcpRevisions } from '../../mocks/shared/index.ts';
 import type { Clock, Fetch, LogEntry } from '../../mocks/shared/index.ts';
 import type { TokenSpec, TopologyNode } from '../topology/index.ts';
 import { RuntimeError } from './errors.ts';
@@ -53,7 +54,8 @@ export async function startNodeService(node: TopologyNode, context: ServiceConte
   const loopback = { host: '127.0.0.1', port: 0 };
   switch (node.run) {
     case 'auth-server': {
-      const auth = await startAuthServer({ ...loopback, ...clock, keys, issuer: env.ISSUER || own });
+      const rotateKeyAfterJwks = rotateKeyAfterJwksFromEnv(env);
+      const auth = await startAuthServer({ ...loopback, ...clock, keys, issuer: env.ISSUER || own, ...(rotateKeyAfterJwks === undefined ? {} : { rotateKeyAfterJwks }) });
       return {
         port: portOf(auth.url),
         log: auth.log,
@@ -72,7 +74,13 @@ export async function startNodeService(node: TopologyNode, context: ServiceConte
       return { port: portOf(prometheus.url), log: prometheus.log, close: () => prometheus.close() };
     }
     case 'monitoring-ai-mcp': {
-      const server = await startMonitoringAiMcp({ ...loopback, ...clock, fixtures: await aiFixtures(), ...(env.MCP_JWT_AUDIENCE ? { audience: env.MCP_JWT_AUDIENCE } : {}) });
+      const server = await startMonitoringAiMcp({
+        ...loopback,
+        ...clock,
+        fixtures: await aiFixtures(),
+        mcpRevisions: parseMcpRevisions(env[MCP_REVISIONS_ENV], MCP_REVISIONS_ENV),
+        ...(env.MCP_JWT_AUDIENCE ? { audience: env.MCP_JWT_AUDIENCE } : {}),
+      });
       return { port: portOf(server.url), log: server.log, close: () => server.close() };
     }
     case 'monitoring-mcp': {

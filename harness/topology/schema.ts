@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { TOKEN_KINDS, type TokenKind } from '../../mocks/auth-server/index.ts';
+import { PYJWT_VERSION_ENV, PyJwtVersionSchema, unknownPyJwtVersionMessage } from '../../mocks/monitoring-mcp/index.ts';
+import { isMcpRevisionsSetting, MCP_REVISIONS_ENV, unknownMcpRevisionsMessage } from '../../mocks/shared/index.ts';
 import { mcpTimeoutMs } from '../client/index.ts';
 
 /** What a node runs: one of the simulated services, or the simulated claude-worker. */
@@ -78,6 +80,16 @@ export const NodeSchema = z.strictObject({
   ready: ReadySchema.optional(),
   /** Port the server listens on inside its container; default the service's port. */
   container_port: z.number().int().min(1).max(65535).optional(),
+}).superRefine((node, context) => {
+  // A version a simulated service would refuse at start is a scenario error, named by file and line.
+  const pyjwt = node.env[PYJWT_VERSION_ENV];
+  if (node.run === 'monitoring-mcp' && !node.image && !node.command && pyjwt !== undefined && pyjwt !== '' && !PyJwtVersionSchema.safeParse(pyjwt.trim()).success) {
+    context.addIssue({ code: 'custom', path: ['env', PYJWT_VERSION_ENV], message: unknownPyJwtVersionMessage(pyjwt, PYJWT_VERSION_ENV) });
+  }
+  const revisions = node.env[MCP_REVISIONS_ENV];
+  if ((node.run === 'monitoring-mcp' || node.run === 'monitoring-ai-mcp') && !node.image && !node.command && !isMcpRevisionsSetting(revisions)) {
+    context.addIssue({ code: 'custom', path: ['env', MCP_REVISIONS_ENV], message: unknownMcpRevisionsMessage(revisions, MCP_REVISIONS_ENV) });
+  }
 });
 
 export const StatusSchema = z.enum(['connected', 'failed', 'needs-auth', 'pending']);
