@@ -1,4 +1,4 @@
-import { proxiedFetch, type LogEntry } from '../../mocks/shared/index.ts';
+import { proxiedFetch, type LogEntry } from '../../common/index.ts';
 import { connectWorker, type WorkerReport } from '../client/index.ts';
 import { startNetwork, type StartedNetwork } from '../network/index.ts';
 import type { Topology, TopologyNode } from '../topology/index.ts';

@@ -2,7 +2,7 @@ import { cachedKeys, startAuthServer } from '../../mocks/auth-server/index.ts';
 import { loadFixtures, startMonitoringAiMcp, type Fixtures } from '../../mocks/monitoring-ai-mcp/index.ts';
 import { monitoringMcpOptionsFromEnv, startMonitoringMcp } from '../../mocks/monitoring-mcp/index.ts';
 import { loadPrometheusFixture, startPrometheus, type PrometheusFixture } from '../../mocks/prometheus/index.ts';
-import type { Clock, Fetch, LogEntry } from '../../mocks/shared/index.ts';
+import type { Clock, Fetch, LogEntry } from '../../common/index.ts';
 import type { TokenSpec, TopologyNode } from '../topology/index.ts';
 import { RuntimeError } from './errors.ts';
 import { defaultJwksTimeoutMs } from './runtime.ts';

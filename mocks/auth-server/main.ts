@@ -2,7 +2,8 @@
  * The auth-server mock as a process (a container's command). Environment: PORT, HOST,
  * ISSUER (optional; default the server's own URL), JWKS_PORT (optional; default any free port).
  */
-import { jsonLinesSink, listenOptionsFromEnv, runMain } from '../shared/index.ts';
+import { jsonLinesSink } from '../../common/index.ts';
+import { listenOptionsFromEnv, runMain } from '../shared/index.ts';
 import { startAuthServer } from './index.ts';
 
 await runMain('auth-server', () =>

@@ -1,4 +1,5 @@
-import { jsonLinesSink, listenOptionsFromEnv, runMain } from '../shared/index.ts';
+import { jsonLinesSink } from '../../common/index.ts';
+import { listenOptionsFromEnv, runMain } from '../shared/index.ts';
 import { startMonitoringAiMcp } from './monitoring-ai-mcp.ts';
 
 // PORT, HOST, MCP_JWT_AUDIENCE (logged, never enforced: the service's own workaround).

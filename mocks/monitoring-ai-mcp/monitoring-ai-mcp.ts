@@ -2,18 +2,9 @@ import express from 'express';
 import type { RequestHandler } from 'express';
 import * as z from 'zod';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import {
-  decodeOnlyAuth,
-  jsonFallbackHandlers,
-  JSON_RPC_SERVER_ERROR,
-  lazySchemaValidator,
-  listen,
-  sendJsonRpcError,
-  ServiceLog,
-  statelessMcpRouter,
-  systemClock,
-} from '../shared/index.ts';
-import type { Clock, LogSink, Started } from '../shared/index.ts';
+import { lazySchemaValidator, listen, ServiceLog, systemClock } from '../../common/index.ts';
+import type { Clock, LogSink, Started } from '../../common/index.ts';
+import { decodeOnlyAuth, jsonFallbackHandlers, JSON_RPC_SERVER_ERROR, sendJsonRpcError, statelessMcpRouter } from '../shared/index.ts';
 import { ALERTMANAGER_TOOLS, registerAlertmanagerTools } from './alertmanager-tools.ts';
 import type { SilenceStore } from './alertmanager-tools.ts';
 import { MonitoringAiMcpError } from './errors.ts';

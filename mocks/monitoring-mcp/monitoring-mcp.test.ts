@@ -3,8 +3,9 @@ import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamable
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { startAuthServer } from '../auth-server/index.ts';
 import { startPrometheus } from '../prometheus/index.ts';
-import { connectMcpClient, listen, ManualClock } from '../shared/index.ts';
-import type { LogEntry } from '../shared/index.ts';
+import { listen, ManualClock } from '../../common/index.ts';
+import type { LogEntry } from '../../common/index.ts';
+import { connectMcpClient } from '../shared/index.ts';
 import {
   DEVELOPMENT_MODE_MESSAGE,
   INVALID_TOKEN_BODY,

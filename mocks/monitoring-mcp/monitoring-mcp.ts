@@ -1,7 +1,8 @@
 import express from 'express';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { jsonFallbackHandlers, lazySchemaValidator, listen, ServiceLog, statelessMcpRouter, systemClock } from '../shared/index.ts';
-import type { Clock, Fetch, LogSink, Started } from '../shared/index.ts';
+import { lazySchemaValidator, listen, ServiceLog, systemClock } from '../../common/index.ts';
+import type { Clock, Fetch, LogSink, Started } from '../../common/index.ts';
+import { jsonFallbackHandlers, statelessMcpRouter } from '../shared/index.ts';
 import { AuthModeSchema, monitoringMcpAuth } from './auth.ts';
 import type { AuthMode } from './auth.ts';
 import { MonitoringMcpError } from './errors.ts';

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import { Wait, type ContainerRuntimeClient } from 'testcontainers';
-import type { LogEntry } from '../../../mocks/shared/index.ts';
+import type { LogEntry } from '../../../common/index.ts';
 import { WorkerReportSchema, type WorkerReport } from '../../client/index.ts';
 import type { NetworkEvent } from '../../network/index.ts';
 import type { TokenSpec, Topology } from '../../topology/index.ts';
