@@ -1,9 +1,9 @@
-import { cachedKeys, startAuthServer } from '../../mocks/auth-server/index.ts';
+import { cachedKeys, startAuthServer, type AdminMintRequest } from '../../mocks/auth-server/index.ts';
 import { loadFixtures, startMonitoringAiMcp, type Fixtures } from '../../mocks/monitoring-ai-mcp/index.ts';
 import { monitoringMcpOptionsFromEnv, startMonitoringMcp } from '../../mocks/monitoring-mcp/index.ts';
 import { loadPrometheusFixture, startPrometheus, type PrometheusFixture } from '../../mocks/prometheus/index.ts';
 import type { Clock, Fetch, LogEntry } from '../../common/index.ts';
-import type { TokenSpec, TopologyNode } from '../topology/index.ts';
+import type { TopologyNode } from '../topology/index.ts';
 import { RuntimeError } from './errors.ts';
 import { defaultJwksTimeoutMs } from './runtime.ts';
 
@@ -11,8 +11,8 @@ import { defaultJwksTimeoutMs } from './runtime.ts';
 export interface StartedNodeService {
   readonly port: number;
   readonly log: { readonly entries: readonly LogEntry[] };
-  /** Only the auth server mints. */
-  mint?(token: TokenSpec): Promise<string>;
+  /** Only the auth server mints (a request from tokens.ts's mintRequest). */
+  mint?(request: AdminMintRequest): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -23,9 +23,6 @@ export interface ServiceContext {
   /** The worker's per-server bound; outbound calls of services are kept below it. */
   timeoutMs: number;
 }
-
-/** Kinds that carry the audience they are meant for; the others ignore a scenario's `audience`. */
-const AUDIENCE_KINDS = new Set(['valid', 'with-audience']);
 
 // Once per process rather than once per topology: RSA-2048 key generation and reading and
 // validating the shipped fixtures were most of a topology's start (see bench/RESULTS.md). Every
@@ -60,12 +57,7 @@ export async function startNodeService(node: TopologyNode, context: ServiceConte
       return {
         port: portOf(auth.url),
         log: auth.log,
-        mint: (token) =>
-          auth.mint(token.kind, {
-            ...(token.audience !== undefined && AUDIENCE_KINDS.has(token.kind) ? { audience: token.audience } : {}),
-            ...(token.subject !== undefined ? { subject: token.subject } : {}),
-            ...(token.ttl_seconds !== undefined ? { ttlSeconds: token.ttl_seconds } : {}),
-          }),
+        mint: ({ kind, ...options }) => auth.mint(kind, options),
         close: () => auth.close(),
       };
     }
