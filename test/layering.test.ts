@@ -86,6 +86,32 @@ describe('layering of the top-level folders', () => {
     expect(layeringViolations(files)).toEqual([]);
   });
 
+  it('copies into the Docker image every folder the services and the harness import', () => {
+    const names = globSync('{common,harness,mocks}/**/*.ts', { cwd: REPO })
+      .map((name) => name.split(path.sep).join('/'))
+      .filter((name) => !name.endsWith('.test.ts'));
+    const files = Object.fromEntries(names.map((name) => [name, readFileSync(path.join(REPO, name), 'utf8')]));
+    const needed = new Set<string>();
+    for (const [file, imports] of importSpecifiers(files)) {
+      needed.add(file.split('/')[0]!);
+      for (const { specifier } of imports) {
+        if (specifier.startsWith('.')) needed.add(path.posix.normalize(path.posix.join(path.posix.dirname(file), specifier)).split('/')[0]!);
+      }
+    }
+    // The build context lets in only `!name/` entries; the final stage copies `COPY <sources...> <dest>`.
+    const allowed = readFileSync(path.join(REPO, '.dockerignore'), 'utf8')
+      .split('\n')
+      .filter((line) => line.startsWith('!'))
+      .map((line) => line.slice(1).replace(/\/$/, ''));
+    const dockerfile = readFileSync(path.join(REPO, 'docker/Dockerfile'), 'utf8');
+    const copied = [...dockerfile.matchAll(/^COPY\s+(?!--from)(.+)\s+\S+$/gm)].flatMap((match) => match[1]!.trim().split(/\s+/));
+    for (const folder of needed) {
+      expect(allowed, `.dockerignore lets ${folder}/ in`).toContain(folder);
+      expect(copied, `docker/Dockerfile copies ${folder}/`).toContain(folder);
+    }
+    expect([...needed]).toEqual(expect.arrayContaining(['common', 'harness', 'mocks']));
+  });
+
   // The check itself, on synthetic files: each forbidden form is caught, each allowed one is not.
   it.each([
     ['a value import', 'mocks/x/a.ts', `import { HarnessError } from '../../harness/errors.ts';`, 'harness'],
