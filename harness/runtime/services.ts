@@ -6,6 +6,7 @@ import type { Clock, Fetch, LogEntry } from '../../common/index.ts';
 import type { TopologyNode } from '../topology/index.ts';
 import { RuntimeError } from './errors.ts';
 import { defaultJwksTimeoutMs } from './runtime.ts';
+import { authServerIssuer } from './tokens.ts';
 
 /** A simulated service running in this process for one node. */
 export interface StartedNodeService {
@@ -46,14 +47,12 @@ function aiFixtures(): Promise<Fixtures> {
  */
 export async function startNodeService(node: TopologyNode, context: ServiceContext): Promise<StartedNodeService> {
   const { env } = node;
-  const service = node.service!;
-  const own = `http://${service.host}:${service.port}`;
   const clock = context.clock ? { clock: context.clock } : {};
   // In this process every service listens on a free loopback port; PORT and HOST are for containers.
   const loopback = { host: '127.0.0.1', port: 0 };
   switch (node.run) {
     case 'auth-server': {
-      const auth = await startAuthServer({ ...loopback, ...clock, keys, issuer: env.ISSUER || own });
+      const auth = await startAuthServer({ ...loopback, ...clock, keys, issuer: authServerIssuer(node) });
       return {
         port: portOf(auth.url),
         log: auth.log,

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../common/index.ts';
 import { startAuthServer, TOKEN_KINDS } from '../../mocks/auth-server/index.ts';
 import { loadScenarioFile, type Scenario, type TokenSpec, type Topology } from '../topology/index.ts';
-import { adminApiMint, AUDIENCE_KINDS, mintRequest, mintWorkerTokens, type Mint } from './tokens.ts';
+import { adminApiMint, AUDIENCE_KINDS, authServerIssuer, mintRequest, mintWorkerTokens, type Mint } from './tokens.ts';
 
 const scenarios = path.resolve(import.meta.dirname, '../../scenarios');
 const AUDIENCE = 'https://monitoring-mcp.tinyspeck.com/v1/mcp';
@@ -90,5 +90,14 @@ describe('mintWorkerTokens', () => {
     });
     expect(minted).toEqual({});
     expect(asked).toBe(0);
+  });
+});
+
+describe('authServerIssuer', () => {
+  it("is the node's ISSUER when set, else the URL other nodes reach it by", async () => {
+    const auth = (await topologyWith({})).nodes.find((node) => node.run === 'auth-server')!;
+    expect(authServerIssuer({ ...auth, env: { ISSUER: 'https://issuer.example.invalid' } })).toBe('https://issuer.example.invalid');
+    expect(authServerIssuer({ ...auth, env: { ISSUER: '' } })).toBe('http://auth-server.service.dev-us-east-1.consul:8080');
+    expect(authServerIssuer({ ...auth, env: {} })).toBe('http://auth-server.service.dev-us-east-1.consul:8080');
   });
 });

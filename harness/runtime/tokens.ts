@@ -10,6 +10,18 @@ import { RuntimeError } from './errors.ts';
  */
 export const AUDIENCE_KINDS: ReadonlySet<TokenKind> = new Set<TokenKind>(['valid', 'with-audience']);
 
+/**
+ * The issuer (`iss` of every token it mints) of an auth-server node: its ISSUER env, else the URL
+ * the other nodes reach it by, its Consul name and overlay port. The same in every runtime, so a
+ * scenario's `MCP_JWT_ISSUER` matches or not the same way.
+ *
+ * @example
+ * authServerIssuer(node); // 'http://auth-server.service.dev-us-east-1.consul:8080'
+ */
+export function authServerIssuer(node: TopologyNode): string {
+  return node.env.ISSUER || `http://${node.service!.host}:${node.service!.port}`;
+}
+
 /** How a runtime reaches the auth server's mint: in this process its method, in a container its admin API. */
 export type Mint = (request: AdminMintRequest) => Promise<string>;
 
