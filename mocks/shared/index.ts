@@ -1,3 +1,14 @@
+/**
+ * # shared: what only the simulated services use
+ *
+ * `runMain` / `listenOptionsFromEnv` for each `main.ts`, MCP over Streamable HTTP (stateless router,
+ * JSON-RPC error bodies, tool results), the decode-only auth middleware, the SDK client the services'
+ * tests connect with, and network error codes for logs. What the harness needs too lives in
+ * `common/`; nothing here imports `harness/` (test/layering.test.ts).
+ *
+ * @example
+ * await runMain('prometheus', () => startPrometheus(listenOptionsFromEnv()));
+ */
 export { listenOptionsFromEnv, runMain } from './env.ts';
 export { statelessMcpRouter, sendJsonRpcError, jsonFallbackHandlers, bearerToken, textResult, errorResult, JSON_RPC_SERVER_ERROR, JSON_RPC_INTERNAL_ERROR } from './mcp-http.ts';
 export { decodeOnlyAuth } from './decode-only-auth.ts';
