@@ -5,7 +5,6 @@ import { loadPrometheusFixture, startPrometheus, type PrometheusFixture } from '
 import type { Clock, Fetch, LogEntry } from '../../common/index.ts';
 import type { TopologyNode } from '../topology/index.ts';
 import { RuntimeError } from './errors.ts';
-import { defaultJwksTimeoutMs } from './runtime.ts';
 import { authServerIssuer } from './tokens.ts';
 
 /** A simulated service running in this process for one node. */
@@ -21,8 +20,6 @@ export interface ServiceContext {
   /** The node's outbound fetch: through its network shim. */
   fetch: Fetch;
   clock: Clock | undefined;
-  /** The worker's per-server bound; outbound calls of services are kept below it. */
-  timeoutMs: number;
 }
 
 // Once per process rather than once per topology: RSA-2048 key generation and reading and
@@ -77,7 +74,6 @@ export async function startNodeService(node: TopologyNode, context: ServiceConte
         ...clock,
         fetch: context.fetch,
         log: undefined,
-        jwksTimeoutMs: fromEnv.jwksTimeoutMs ?? defaultJwksTimeoutMs(context.timeoutMs),
       });
       return { port: portOf(server.url), log: server.log, close: () => server.close() };
     }

@@ -6,7 +6,7 @@ import { WorkerReportSchema, type WorkerReport } from '../../client/index.ts';
 import type { NetworkEvent } from '../../network/index.ts';
 import type { Topology } from '../../topology/index.ts';
 import { RuntimeError } from '../errors.ts';
-import type { RuntimeOptions, StartedTopology } from '../runtime.ts';
+import { workerTimeoutMs, type RuntimeOptions, type StartedTopology } from '../runtime.ts';
 import { adminApiMint, mintWorkerTokens } from '../tokens.ts';
 import { dockerClient, HarnessContainer, HttpAnswerWait, reaperLabels, removeLabelled, requireImage } from './docker.ts';
 import { LineCollector } from './lines.ts';
@@ -225,7 +225,8 @@ async function runWorker(topology: Topology, plan: TopologyPlan, image: string, 
   const tokens = await mintTokens(topology, plan, ports);
   const output = new LineCollector();
   const spec = plan.worker;
-  const bound = STARTUP_TIMEOUT_MS + worker.worker!.servers.length * topology.timeoutMs;
+  // The worker connects to its servers at once, each within its MCP_TIMEOUT.
+  const bound = STARTUP_TIMEOUT_MS + workerTimeoutMs(topology);
   try {
     await new HarnessContainer(image)
       .withName(`${spec.name}-${randomBytes(2).toString('hex')}`)
