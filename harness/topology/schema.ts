@@ -13,7 +13,7 @@ export const TokenKindSchema = z.enum(TOKEN_KINDS as unknown as [TokenKind, ...T
 /** A token the auth server mints for the worker, bound to an env var: `valid` or `{kind, audience}`. */
 const TokenObjectSchema = z.strictObject({
   kind: TokenKindSchema,
-  /** The resource the token is meant for; the kinds no-audience and wrong-audience ignore it. */
+  /** The resource the token is meant for; only `valid` and `with-audience` carry it (AUDIENCE_KINDS, harness/runtime/tokens.ts). */
   audience: z.string().optional(),
   subject: z.string().optional(),
   ttl_seconds: z.number().int().optional(),

@@ -1,8 +1,8 @@
 import express from 'express';
 import type { NextFunction, Request, Response } from 'express';
 import * as z from 'zod';
-import { listen, ServiceLog, systemClock } from '../shared/index.ts';
-import type { Clock, Listening, LogSink, Started } from '../shared/index.ts';
+import { listen, ServiceLog, systemClock } from '../../common/index.ts';
+import type { Clock, Listening, LogSink, Started } from '../../common/index.ts';
 import { adminApi } from './admin-api.ts';
 import { AuthServerError } from './errors.ts';
 import { DEFAULT_SLOW_MS, JwksFaultSchema } from './jwks-faults.ts';

@@ -3,7 +3,8 @@
  * ISSUER (optional; default the server's own URL), JWKS_PORT (optional; default any free port),
  * ROTATE_KEY_AFTER_JWKS (optional; see rotateKeyAfterJwksFromEnv).
  */
-import { jsonLinesSink, listenOptionsFromEnv, runMain } from '../shared/index.ts';
+import { jsonLinesSink } from '../../common/index.ts';
+import { listenOptionsFromEnv, runMain } from '../shared/index.ts';
 import { rotateKeyAfterJwksFromEnv, startAuthServer } from './index.ts';
 
 await runMain('auth-server', () =>

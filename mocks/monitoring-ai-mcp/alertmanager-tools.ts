@@ -1,5 +1,6 @@
 import * as z from 'zod';
-import type { Clock, ToolHost } from '../shared/index.ts';
+import type { Clock } from '../../common/index.ts';
+import type { ToolHost } from '../shared/index.ts';
 import { errorResult, textResult } from '../shared/index.ts';
 import { MatcherSchema } from './fixtures.ts';
 import type { Alert, Fixtures, Matcher, Silence } from './fixtures.ts';

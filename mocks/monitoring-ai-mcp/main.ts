@@ -1,4 +1,5 @@
-import { jsonLinesSink, listenOptionsFromEnv, MCP_REVISIONS_ENV, parseMcpRevisions, runMain } from '../shared/index.ts';
+import { jsonLinesSink } from '../../common/index.ts';
+import { listenOptionsFromEnv, MCP_REVISIONS_ENV, parseMcpRevisions, runMain } from '../shared/index.ts';
 import { startMonitoringAiMcp } from './monitoring-ai-mcp.ts';
 
 // PORT, HOST, MCP_JWT_AUDIENCE (logged, never enforced: the service's own workaround), MCP_REVISIONS.

@@ -1,18 +1,10 @@
 import express from 'express';
 import type { RequestHandler } from 'express';
 import * as z from 'zod';
-import {
-  decodeOnlyAuth,
-  jsonFallbackHandlers,
-  JSON_RPC_SERVER_ERROR,
-  listen,
-  mcpRevisionsRouter,
-  MCP_REVISIONS,
-  sendJsonRpcError,
-  ServiceLog,
-  systemClock,
-} from '../shared/index.ts';
-import type { Clock, LogSink, McpRevision, Started } from '../shared/index.ts';
+import { listen, ServiceLog, systemClock } from '../../common/index.ts';
+import type { Clock, LogSink, Started } from '../../common/index.ts';
+import { decodeOnlyAuth, jsonFallbackHandlers, JSON_RPC_SERVER_ERROR, mcpRevisionsRouter, MCP_REVISIONS, sendJsonRpcError } from '../shared/index.ts';
+import type { McpRevision } from '../shared/index.ts';
 import { ALERTMANAGER_TOOLS, registerAlertmanagerTools } from './alertmanager-tools.ts';
 import type { SilenceStore } from './alertmanager-tools.ts';
 import { MonitoringAiMcpError } from './errors.ts';

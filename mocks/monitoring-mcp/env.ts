@@ -1,4 +1,5 @@
-import { jsonLinesSink, listenOptionsFromEnv, MCP_REVISIONS_ENV, parseMcpRevisions, proxiedFetch } from '../shared/index.ts';
+import { jsonLinesSink, proxiedFetch } from '../../common/index.ts';
+import { listenOptionsFromEnv, MCP_REVISIONS_ENV, parseMcpRevisions } from '../shared/index.ts';
 import { AuthModeSchema } from './auth.ts';
 import { MonitoringMcpError } from './errors.ts';
 import type { MonitoringMcpOptions } from './monitoring-mcp.ts';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { startAuthServer } from '../auth-server/index.ts';
 import type { JwksFault, StartedAuthServer } from '../auth-server/index.ts';
-import { listen, ManualClock } from '../shared/index.ts';
+import { listen, ManualClock } from '../../common/index.ts';
 import { JwksClient, PYJWT_VERSIONS } from './index.ts';
 import type { MonitoringMcpErrorCode, PyJwtVersion } from './index.ts';
 

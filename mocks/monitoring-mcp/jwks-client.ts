@@ -1,7 +1,8 @@
 import { importJWK } from 'jose';
 import type { CryptoKey, JWK } from 'jose';
-import { describeNetworkError, networkErrorCode, systemClock } from '../shared/index.ts';
-import type { Clock, Fetch, ServiceLog } from '../shared/index.ts';
+import { systemClock } from '../../common/index.ts';
+import type { Clock, Fetch, ServiceLog } from '../../common/index.ts';
+import { describeNetworkError, networkErrorCode } from '../shared/index.ts';
 import { MonitoringMcpError } from './errors.ts';
 import { DEFAULT_PYJWT_VERSION, describePyJwtBehaviour, pyJwtBehaviour } from './pyjwt-versions.ts';
 import type { PyJwtBehaviour, PyJwtVersion } from './pyjwt-versions.ts';

@@ -4,8 +4,9 @@ import { Client as ModernClient, StreamableHTTPClientTransport as ModernTranspor
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { startAuthServer } from '../auth-server/index.ts';
 import { startPrometheus } from '../prometheus/index.ts';
-import { connectMcpClient, listen, ManualClock } from '../shared/index.ts';
-import type { LogEntry } from '../shared/index.ts';
+import { listen, ManualClock } from '../../common/index.ts';
+import type { LogEntry } from '../../common/index.ts';
+import { connectMcpClient } from '../shared/index.ts';
 import {
   DEVELOPMENT_MODE_MESSAGE,
   INVALID_TOKEN_BODY,

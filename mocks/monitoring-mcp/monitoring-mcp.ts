@@ -1,6 +1,8 @@
 import express from 'express';
-import { jsonFallbackHandlers, listen, mcpRevisionsRouter, MCP_REVISIONS, ServiceLog, systemClock } from '../shared/index.ts';
-import type { Clock, Fetch, LogSink, McpRevision, Started } from '../shared/index.ts';
+import { listen, ServiceLog, systemClock } from '../../common/index.ts';
+import type { Clock, Fetch, LogSink, Started } from '../../common/index.ts';
+import { jsonFallbackHandlers, mcpRevisionsRouter, MCP_REVISIONS } from '../shared/index.ts';
+import type { McpRevision } from '../shared/index.ts';
 import { AuthModeSchema, monitoringMcpAuth } from './auth.ts';
 import type { AuthMode } from './auth.ts';
 import { MonitoringMcpError } from './errors.ts';

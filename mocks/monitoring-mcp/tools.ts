@@ -3,7 +3,8 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { getRules, listMetrics, PrometheusError, queryPrometheus } from '../prometheus/index.ts';
 import type { PrometheusRequestOptions } from '../prometheus/index.ts';
 import { errorResult, networkErrorCode, textResult } from '../shared/index.ts';
-import type { Fetch, ServiceLog, ToolHost } from '../shared/index.ts';
+import type { Fetch, ServiceLog } from '../../common/index.ts';
+import type { ToolHost } from '../shared/index.ts';
 
 /** The six tools, in the order `GET /` and tools/list give them. */
 export const MONITORING_MCP_TOOLS = ['hello_world', 'echo', 'server_info', 'prometheus_query', 'get_rules', 'list_metrics'] as const;

@@ -3,7 +3,8 @@ import express from 'express';
 import * as z from 'zod';
 import { Client as ModernClient, StreamableHTTPClientTransport as ModernTransport } from '@modelcontextprotocol/client';
 import type { VersionNegotiationMode } from '@modelcontextprotocol/client';
-import { connectMcpClient, listen, mcpRevisionsRouter, parseMcpRevisions, textResult } from './index.ts';
+import { listen } from '../../common/index.ts';
+import { connectMcpClient, mcpRevisionsRouter, parseMcpRevisions, textResult } from './index.ts';
 import type { McpRevision } from './index.ts';
 
 const PATH = '/v1/mcp';

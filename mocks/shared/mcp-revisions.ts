@@ -3,9 +3,8 @@ import express from 'express';
 import type { Request, Router } from 'express';
 import { McpServer as LegacyMcpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { DEFAULT_MAX_REQUEST_BODY_SIZE, McpServer as ModernMcpServer, createMcpHandler, isLegacyRequest } from '@modelcontextprotocol/server';
-import { HarnessError } from '../../harness/errors.ts';
+import { HarnessError, lazySchemaValidator } from '../../common/index.ts';
 import { JSON_RPC_SERVER_ERROR, sendJsonRpcError, statelessMcpRouter } from './mcp-http.ts';
-import { lazySchemaValidator } from './schema-validator.ts';
 
 /** The MCP revisions a simulated server can speak: the v1 SDK's latest, and the stateless one of the v2 SDK. */
 export const MCP_REVISIONS = ['2025-11-25', '2026-07-28'] as const;
