@@ -1,4 +1,4 @@
-import { cachedKeys, startAuthServer } from '../../mocks/auth-server/index.ts';
+import { cachedKeys, startAuthServer, type MintOptions, type TokenKind } from '../../mocks/auth-server/index.ts';
 import { loadFixtures, startMonitoringAiMcp, type Fixtures } from '../../mocks/monitoring-ai-mcp/index.ts';
 import { monitoringMcpOptionsFromEnv, startMonitoringMcp } from '../../mocks/monitoring-mcp/index.ts';
 import { loadPrometheusFixture, startPrometheus, type PrometheusFixture } from '../../mocks/prometheus/index.ts';
@@ -13,6 +13,8 @@ export interface StartedNodeService {
   readonly log: { readonly entries: readonly LogEntry[] };
   /** Only the auth server mints. */
   mint?(token: TokenSpec): Promise<string>;
+  /** Only the auth server: any kind with any mint options (scope, client id), for `harness audit`. */
+  mintWith?(kind: TokenKind, options?: MintOptions): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -66,6 +68,7 @@ export async function startNodeService(node: TopologyNode, context: ServiceConte
             ...(token.subject !== undefined ? { subject: token.subject } : {}),
             ...(token.ttl_seconds !== undefined ? { ttlSeconds: token.ttl_seconds } : {}),
           }),
+        mintWith: (kind, options) => auth.mint(kind, options),
         close: () => auth.close(),
       };
     }
