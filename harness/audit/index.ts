@@ -3,6 +3,7 @@ export type { AuditOptions } from './audit.ts';
 export { AuditError } from './errors.ts';
 export type { AuditErrorCode } from './errors.ts';
 export { SEVERITIES, SeveritySchema, atLeast, findings } from './finding.ts';
+export { formatAuditText, toAuditJson, toAuditJUnit, toAuditSarif, summarize, failsAt } from './report-formats.ts';
 export type { AuditReport, CheckResult, Clause, Exchange, Reachability, Severity } from './finding.ts';
 export { CLAUSES } from './clauses.ts';
 export { TOKEN_BATTERY, runTokenBattery } from './token-checks.ts';

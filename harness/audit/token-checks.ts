@@ -79,7 +79,7 @@ function judge(entry: BatteryEntry, server: ServerUnderAudit, answer: ProbeAnswe
         };
   }
   if (accepted(answer)) {
-    const deputy = entry.id === 'token.other-server-audience' ? ` (minted for ${server.otherAudience?.server}'s audience ${server.otherAudience?.audience})` : '';
+    const deputy = entry.id === 'token.other-server-audience' ? ` (valid, minted for ${server.otherAudience?.server}'s audience ${server.otherAudience?.audience})` : '';
     return { ...base, status: 'fail', severity: entry.severity, message: `accepts ${what}${deputy}: answered ${answer.status}` };
   }
   if (answer.status === 401) return { ...base, status: 'pass', severity: 'info', message: 'refused with 401' };
@@ -110,7 +110,8 @@ export async function runTokenBattery(server: ServerUnderAudit, context: AuditCo
       });
       continue;
     }
-    const token = spec ? { kind: spec.kind, value: await context.mint(spec.kind, spec.options) } : undefined;
+    // Shown by the battery's name for it (`other-server-audience`), which says more than the mint kind.
+    const token = spec ? { kind: entry.id.slice('token.'.length), value: await context.mint(spec.kind, spec.options) } : undefined;
     const answer = await probe(context.router, { method: 'POST', url: server.url, headers: { ...MCP_POST_HEADERS }, body: initializeRequest(), ...(token ? { token } : {}) });
     results.push(judge(entry, server, answer, token?.kind ?? 'none'));
   }
