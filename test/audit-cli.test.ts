@@ -43,7 +43,7 @@ afterAll(() => rm(dir, { recursive: true, force: true }));
 
 /** The lines of one target's section: its header line up to the next target's header. */
 function section(stdout: string, server: string): string {
-  const start = stdout.indexOf(`\n${server} `);
+  const start = stdout.search(new RegExp(`\\n${server}[ :]`));
   expect(start, `no section for ${server}`).toBeGreaterThan(0);
   const next = stdout.slice(start + 1).search(/\n[a-z]/);
   return stdout.slice(start, next === -1 ? undefined : start + 1 + next);
@@ -65,7 +65,6 @@ describe('harness audit (text)', () => {
     expect(prometheus).toContain('via direct to monitoring-mcp (claude-worker\'s firewall would drop claude-worker -> monitoring-mcp:8000/tcp)');
     expect(prometheus).toContain('HIGH     token.no-audience: accepts the no-audience token: answered 200');
     expect(prometheus).toContain('HIGH     token.wrong-audience: accepts the wrong-audience token: answered 200');
-    expect(prometheus).toContain('MEDIUM   net.worker-reaches: drop claude-worker -> monitoring-mcp:8000/tcp');
     expect(prometheus).not.toContain('token.alg-none');
     expect(prometheus).not.toContain('token.expired');
   });
@@ -73,6 +72,7 @@ describe('harness audit (text)', () => {
   it('prints the worker\'s reachability and shows tokens by kind, never in full', () => {
     expect(text.stdout).toContain('allow  monitoring-ai-mcp:8000/tcp (monitoring-ai-mcp.service.dev-us-east-1.consul) by outbound port 8000/tcp groups [dev, monitoring-ai-mcp], inbound port 8000/tcp group dev');
     expect(text.stdout).toMatch(/drop {3}monitoring-mcp:8000\/tcp/);
+    expect(section(text.stdout, 'claude-worker')).toContain('MEDIUM   net.worker-reaches: prometheus: drop claude-worker -> monitoring-mcp:8000/tcp');
     expect(text.stdout).toMatch(/Authorization: Bearer <alg-none token, \d+ chars>/);
     expect(text.stdout).not.toContain('eyJ');
   });
@@ -134,6 +134,20 @@ describe('harness audit --json and exit codes', () => {
     const { code, stdout } = await harness('audit', file, '--fail-on', 'critical');
     expect(code).toBe(0);
     expect(stdout).toMatch(/0 critical, \d+ high, .*; ok \(nothing at critical or above\)\n$/);
+  }, 30_000);
+
+  it('reports nothing above info for monitoring-mcp in spec mode, and exits 0 once only it is listed and reachable', async () => {
+    const whole = await harness('audit', 'scenarios/topologies/monitoring-dev-spec.yaml', '--json');
+    const document = JSON.parse(whole.stdout) as { checks: { id: string; target: string; status: string; severity: string }[] };
+    const prometheus = document.checks.filter((check) => check.target === 'prometheus');
+    expect(prometheus.length).toBeGreaterThan(20);
+    expect(prometheus.filter((check) => check.status === 'fail' && check.severity !== 'info')).toEqual([]);
+    expect(whole.code).toBe(1); // monitoring-ai-mcp is still in it
+    const file = path.join(dir, 'spec-only.yaml');
+    await writeFile(file, `extends: ${path.join(root, 'scenarios/spec-mode/1-rfc8707-token-connects.yaml')}\npatch:\n  nodes:\n    claude-worker:\n      firewall:\n        outbound:\n          - {port: 8000, proto: tcp, groups: [dev, monitoring-mcp]}\n      worker:\n        mcp_servers:\n          grafana: null\n          alertmanager: null\n`);
+    const { code, stdout } = await harness('audit', file);
+    expect(stdout).toMatch(/0 critical, 0 high, 0 medium, 0 low, \d+ info findings; ok \(nothing at high or above\)\n$/);
+    expect(code).toBe(0);
   }, 30_000);
 
   it('exits 2 on bad input: a missing file, an unknown severity, a topology without an HTTP MCP server', async () => {

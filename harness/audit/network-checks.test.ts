@@ -53,8 +53,8 @@ describe('reachabilityMatrix', () => {
 describe('networkChecks', () => {
   it('net.worker-reaches fails for the server the worker\'s firewall drops and passes after PR #26', async () => {
     const before = run(await topology('  {}')).filter((result) => result.id === 'net.worker-reaches');
-    expect(before.map((result) => [result.target, result.status])).toEqual([['grafana', 'pass'], ['prometheus', 'fail']]);
-    expect(before[1]!.message).toMatch(/^drop claude-worker -> monitoring-mcp:8000\/tcp: outbound rule .*needs monitoring-ai-mcp/);
+    expect(before.map((result) => [result.target, result.status])).toEqual([['claude-worker', 'pass'], ['claude-worker', 'fail']]);
+    expect(before[1]!.message).toMatch(/^prometheus: drop claude-worker -> monitoring-mcp:8000\/tcp: outbound rule .*needs monitoring-ai-mcp/);
     const after = run(await topology(PR_26)).filter((result) => result.id === 'net.worker-reaches');
     expect(after.map((result) => result.status)).toEqual(['pass', 'pass']);
   });

@@ -61,24 +61,25 @@ export function networkChecks(matrix: readonly Reachability[], targets: NetworkT
   const results: CheckResult[] = [];
   const worker = targets.worker.name;
   for (const server of targets.servers) {
-    const base = { id: 'net.worker-reaches', title: `${worker} reaches the MCP server`, target: server.name, evidence: [] };
+    // The worker's finding: its view of the overlay, whichever side's rule decides.
+    const base = { id: 'net.worker-reaches', title: `${worker} reaches each MCP server it lists`, target: worker, evidence: [] };
     if (!server.node) {
-      results.push({ ...base, status: 'fail', severity: 'medium', message: "no node serves this server's host (a DNS failure for the worker)" });
+      results.push({ ...base, status: 'fail', severity: 'medium', message: `${server.name}: no node serves its host (a DNS failure for the worker)` });
       continue;
     }
     const row = matrix.find((entry) => entry.from === worker && entry.to === server.node!.name);
     if (!row) {
-      results.push({ ...base, status: 'skip', severity: 'info', message: `${server.node.name} has no service` });
+      results.push({ ...base, status: 'skip', severity: 'info', message: `${server.name}: ${server.node.name} has no service` });
       continue;
     }
     results.push(
       row.verdict === 'allow'
-        ? { ...base, status: 'pass', severity: 'info', message: `allow ${worker} -> ${row.to}:${row.port}/tcp by outbound ${row.outbound.rule} and inbound ${row.inbound.rule}` }
+        ? { ...base, status: 'pass', severity: 'info', message: `${server.name}: allow ${worker} -> ${row.to}:${row.port}/tcp by outbound ${row.outbound.rule} and inbound ${row.inbound.rule}` }
         : {
             ...base,
             status: 'fail',
             severity: 'medium',
-            message: `${row.verdict} ${worker} -> ${row.to}:${row.port}/tcp: ${[row.outbound.rule ? undefined : row.outbound.reason, row.inbound.rule ? undefined : row.inbound.reason].filter(Boolean).join('; ')}`,
+            message: `${server.name}: ${row.verdict} ${worker} -> ${row.to}:${row.port}/tcp: ${[row.outbound.rule ? undefined : row.outbound.reason, row.inbound.rule ? undefined : row.inbound.reason].filter(Boolean).join('; ')}`,
           },
     );
   }

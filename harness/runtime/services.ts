@@ -66,6 +66,7 @@ export async function startNodeService(node: TopologyNode, context: ServiceConte
           auth.mint(token.kind, {
             ...(token.audience !== undefined && AUDIENCE_KINDS.has(token.kind) ? { audience: token.audience } : {}),
             ...(token.subject !== undefined ? { subject: token.subject } : {}),
+            ...(token.scope !== undefined ? { scope: token.scope } : {}),
             ...(token.ttl_seconds !== undefined ? { ttlSeconds: token.ttl_seconds } : {}),
           }),
         mintWith: (kind, options) => auth.mint(kind, options),

@@ -6,6 +6,7 @@ import { AuthModeSchema, monitoringMcpAuth } from './auth.ts';
 import type { AuthMode } from './auth.ts';
 import { MonitoringMcpError } from './errors.ts';
 import { JwksClient } from './jwks-client.ts';
+import { metadataPaths, protectedResourceMetadata, specAuth, withOwnCredentials } from './spec-auth.ts';
 import { TokenValidator } from './token-validator.ts';
 import { MONITORING_MCP_SERVICE_NAME, MONITORING_MCP_TOOLS, registerMonitoringMcpTools } from './tools.ts';
 
@@ -24,8 +25,12 @@ export interface MonitoringMcpOptions {
   jwksUrl?: string;
   /** MCP_JWT_VERIFY_AUDIENCE: the production fix, `aud` must contain `audience`. Default false (auth.py's verify_aud False). */
   verifyAudience?: boolean;
-  /** MCP_AUTH_MODE: `strict` (default, auth.py as deployed) or `decode-only` (the seed's Option 2). */
+  /** MCP_AUTH_MODE: `strict` (default, auth.py as deployed), `decode-only` (the seed's Option 2) or `spec` (spec-auth.ts). */
   authMode?: AuthMode;
+  /** MCP_ALLOWED_ORIGINS, spec mode: the Origins allowed; any other gets 403. Default none. */
+  allowedOrigins?: string[];
+  /** PROMETHEUS_BEARER_TOKEN, spec mode: the server's own credential toward Prometheus. */
+  prometheusToken?: string;
   /** PROMETHEUS_BASE_URL, e.g. `http://trickster-dev:9090`. */
   prometheusBaseUrl?: string;
   /** Outbound fetch for the JWKS and Prometheus; the harness passes one through the node's network shim. */
@@ -85,7 +90,11 @@ export async function startMonitoringMcp(options: MonitoringMcpOptions = {}): Pr
   const log = new ServiceLog(MONITORING_MCP_SERVICE, clock, options.log);
   let jwks: JwksClient | undefined;
   let validator: TokenValidator | undefined;
-  if (audience !== undefined && authMode === 'strict') {
+  if (authMode === 'spec' && (audience === undefined || options.issuer === undefined || options.jwksUrl === undefined)) {
+    throw new MonitoringMcpError('ERR_MONITORING_MCP_OPTIONS', 'MCP_AUTH_MODE=spec needs its resource (MCP_JWT_AUDIENCE), its authorization server (MCP_JWT_ISSUER) and MCP_JWKS_URL');
+  }
+  if (audience !== undefined && authMode === 'spec') checkUrl('audience', audience);
+  if (audience !== undefined && authMode !== 'decode-only') {
     if (options.jwksUrl === undefined) {
       throw new MonitoringMcpError('ERR_MONITORING_MCP_OPTIONS', 'strict auth with an audience (MCP_JWT_AUDIENCE) needs a JWKS URL (MCP_JWKS_URL)');
     }
@@ -101,7 +110,7 @@ export async function startMonitoringMcp(options: MonitoringMcpOptions = {}): Pr
       jwks,
       clock,
       audience,
-      verifyAudience: options.verifyAudience ?? false,
+      verifyAudience: authMode === 'spec' || (options.verifyAudience ?? false),
       ...(options.issuer === undefined ? {} : { issuer: options.issuer }),
     });
   }
@@ -111,7 +120,7 @@ export async function startMonitoringMcp(options: MonitoringMcpOptions = {}): Pr
     audience: audience ?? null,
     issuer: options.issuer ?? null,
     jwksUrl: options.jwksUrl ?? null,
-    verifyAudience: options.verifyAudience ?? false,
+    verifyAudience: authMode === 'spec' || (options.verifyAudience ?? false),
     prometheusBaseUrl: options.prometheusBaseUrl ?? null,
   };
   const app = express();
@@ -119,11 +128,19 @@ export async function startMonitoringMcp(options: MonitoringMcpOptions = {}): Pr
   app.get('/', (_req, res) => {
     res.json({ service: MONITORING_MCP_SERVICE_NAME, tools: MONITORING_MCP_TOOLS });
   });
-  app.use(MONITORING_MCP_PATH, monitoringMcpAuth({ log, authMode, audience, validator }));
+  let prometheusFetch = fetch;
+  if (authMode === 'spec') {
+    const spec = { resource: audience!, issuer: options.issuer! };
+    for (const path of metadataPaths(spec.resource).paths) app.get(path, (_req, res) => res.json(protectedResourceMetadata(spec)));
+    app.use(MONITORING_MCP_PATH, specAuth({ log, ...spec, validator: validator!, allowedOrigins: options.allowedOrigins ?? [] }));
+    prometheusFetch = withOwnCredentials(fetch, options.prometheusToken);
+  } else {
+    app.use(MONITORING_MCP_PATH, monitoringMcpAuth({ log, authMode, audience, validator }));
+  }
   app.use(
     statelessMcpRouter(MONITORING_MCP_PATH, () => {
       const server = new McpServer({ name: MONITORING_MCP_SERVICE_NAME, version: '1.0.0' }, { jsonSchemaValidator: lazySchemaValidator() });
-      registerMonitoringMcpTools(server, { prometheusBaseUrl: options.prometheusBaseUrl, fetch, timeoutMs: prometheusTimeoutMs, log, info: config });
+      registerMonitoringMcpTools(server, { prometheusBaseUrl: options.prometheusBaseUrl, fetch: prometheusFetch, timeoutMs: prometheusTimeoutMs, log, info: config });
       return server;
     }),
   );

@@ -41,7 +41,8 @@ export function statelessMcpRouter(path: string, createServer: (req: Request) =>
     });
     try {
       await server.connect(transport);
-      await transport.handleRequest(req, res);
+      // A middleware that read the body already (monitoring-mcp's spec auth) leaves it parsed in req.body.
+      await transport.handleRequest(req, res, req.body);
     } catch {
       if (!res.headersSent) sendJsonRpcError(res, 500, JSON_RPC_INTERNAL_ERROR, 'Internal server error');
     }

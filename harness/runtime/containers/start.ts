@@ -274,6 +274,7 @@ async function mintTokens(
       kind: token.kind,
       ...(token.audience !== undefined && AUDIENCE_KINDS.has(token.kind) ? { audience: token.audience } : {}),
       ...(token.subject !== undefined ? { subject: token.subject } : {}),
+      ...(token.scope !== undefined ? { scope: token.scope } : {}),
       ...(token.ttl_seconds !== undefined ? { ttlSeconds: token.ttl_seconds } : {}),
     };
     const response = await fetch(`http://127.0.0.1:${port}/admin/mint`, {
