@@ -2,7 +2,8 @@ import express from 'express';
 import type { NextFunction, Request, Response } from 'express';
 import * as z from 'zod';
 import { listen, ServiceLog, systemClock } from '../shared/index.ts';
-import type { Clock, Listening, LogSink, Started } from '../shared/index.ts';
+import type { Clock, Fetch, Listening, LogSink, Started } from '../shared/index.ts';
+import { AuthorizationCodes } from './authorization-code.ts';
 import { adminApi } from './admin-api.ts';
 import { AuthServerError } from './errors.ts';
 import { DEFAULT_SLOW_MS, JwksFaultSchema } from './jwks-faults.ts';
@@ -38,6 +39,8 @@ export interface AuthServerOptions {
   clients?: readonly OAuthClient[];
   /** Where the RS256 keys come from; default a new key each (see cachedKeys for many servers in one process). */
   keys?: KeySource;
+  /** How Client ID Metadata Documents are fetched; default the global fetch. */
+  fetch?: Fetch;
 }
 
 const PortSchema = z.number().int().min(0).max(65535);
@@ -52,6 +55,7 @@ const AuthServerOptionsSchema = z.object({
   tokenTtlSeconds: z.number().int().positive().optional(),
   clients: z.array(z.strictObject({ clientId: z.string().min(1), clientSecret: z.string() })).optional(),
   keys: z.custom<KeySource>((value) => typeof value === 'function', 'a function (keyNumber) => Promise<SigningKey>').optional(),
+  fetch: z.custom<Fetch>((value) => typeof value === 'function', 'a fetch function').optional(),
 });
 
 export interface StartedAuthServer extends Started {
@@ -99,6 +103,7 @@ class AuthServer implements StartedAuthServer {
   readonly #slowMs: number;
   readonly #configuredIssuer: string | undefined;
   readonly #clients: readonly OAuthClient[] | undefined;
+  readonly #codes: AuthorizationCodes;
   #main: Listening | undefined;
   #jwks: Listening | undefined;
   #jwksPort: number;
@@ -121,6 +126,7 @@ class AuthServer implements StartedAuthServer {
     this.#configuredIssuer = options.issuer;
     this.#clients = options.clients;
     this.log = new ServiceLog('auth-server', this.#clock, options.log);
+    this.#codes = new AuthorizationCodes({ issuer: () => this.issuer, clock: this.#clock, log: this.log, fetch: options.fetch ?? globalThis.fetch });
   }
 
   get url(): string {
@@ -323,11 +329,10 @@ class AuthServer implements StartedAuthServer {
       res.json(openIdConfiguration(this.#endpoints));
     });
     app.get(JWKS_PATH, (req, res) => this.#serveJwks('main', req, res));
-    app.get('/oauth/authorize', (_req, res) => {
-      res.status(400).json({ error: 'unsupported_response_type', error_description: 'this server supports only the client_credentials grant' });
-    });
+    app.use(this.#codes.router());
     app.use(
       tokenEndpoint({
+        authorizationCodes: this.#codes,
         clients: this.#clients,
         ttlSeconds: this.#ttlSeconds,
         issue: (options) => this.#mint('valid', options),
