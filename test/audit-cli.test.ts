@@ -100,6 +100,7 @@ describe('harness audit --sarif', () => {
     const rules = run.tool.driver.rules!;
     expect(new Set(rules.map((rule) => rule.id)).size).toBe(rules.length);
     expect(rules.find((rule) => rule.id === 'token.alg-none')?.helpUri).toBe('https://modelcontextprotocol.io/specification/2025-11-25/basic/authorization#token-handling');
+    expect(rules.find((rule) => rule.id === 'token.alg-none')?.properties?.['security-severity']).toBe('9.5');
     expect(run.results!.length).toBeGreaterThan(20);
     const lines = source.split('\n');
     for (const result of run.results!) {

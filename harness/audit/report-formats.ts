@@ -131,6 +131,12 @@ export function toAuditSarif(report: AuditReport, options: { sourceText?: string
       properties: { tags: ['security', 'mcp', check.id.split('.')[0]!] },
     });
   }
+  // GitHub reads a rule's security-severity: the worst severity its findings have here.
+  for (const finding of findings(report)) {
+    const properties = rules[index.get(finding.id)!]!.properties!;
+    const current = properties['security-severity'] as string | undefined;
+    if (current === undefined || Number(SECURITY_SEVERITY[finding.severity]) > Number(current)) properties['security-severity'] = SECURITY_SEVERITY[finding.severity];
+  }
   const lines = options.sourceText?.split('\n') ?? [];
   const lineOf = (target: string): number => {
     const node = options.nodeOf?.(target) ?? target;
