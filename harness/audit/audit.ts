@@ -112,7 +112,7 @@ export async function auditTopology(topology: Topology, options: AuditOptions = 
   const issuers = [...new Set([...discovered.values()].flatMap((discovery) => discovery.metadata?.authorization_servers ?? []))];
   for (const issuer of issuers) checks.push(...(await checkAuthServer(issuer, context)));
   const alsoNeeded = issuers.map((issuer) => nodeOf(issuer)?.name).filter((name): name is string => name !== undefined);
-  checks.push(...networkChecks(matrix, { worker, servers: servers.map(({ name, node }) => ({ name, node })), alsoNeeded }));
+  checks.push(...networkChecks(matrix, { worker, servers: servers.map(({ name, node }) => ({ name, node })), alsoNeeded, allNodes: topology.nodes }));
 
   return {
     version: AuditReportVersion,

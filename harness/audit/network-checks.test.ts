@@ -25,7 +25,7 @@ function run(t: Topology) {
     { name: 'grafana', node: t.nodes.find((node) => node.name === 'monitoring-ai-mcp') },
     { name: 'prometheus', node: t.nodes.find((node) => node.name === 'monitoring-mcp') },
   ];
-  return networkChecks(reachabilityMatrix(t), { worker, servers, alsoNeeded: [] });
+  return networkChecks(reachabilityMatrix(t), { worker, servers, alsoNeeded: [], allNodes: t.nodes });
 }
 
 const PR_26 = `  nodes:
@@ -83,5 +83,18 @@ describe('networkChecks', () => {
     expect([result.status, result.severity]).toEqual(['fail', 'low']);
     expect(result.message).toMatch(/reaches auth-server:8080\/tcp by outbound port any\/tcp group(s)? (\[)?dev/);
     expect(result.message).toContain('prometheus:9090');
+  });
+
+  it('net.worker-outbound-unmatched fails for a worker rule whose groups no node serving its port has, and passes otherwise', async () => {
+    expect(run(await topology(PR_26)).find((result) => result.id === 'net.worker-outbound-unmatched')?.status).toBe('pass');
+    const typo = await topology(`  nodes:
+    claude-worker:
+      firewall:
+        outbound:
+          - {port: "8000", proto: tcp, groups: [dev, monitoring-ai-mcp]}
+          - {port: 8000, proto: tcp, groups: [dev, monitoring-mpc]}`);
+    const result = run(typo).find((r) => r.id === 'net.worker-outbound-unmatched')!;
+    expect([result.status, result.severity]).toEqual(['fail', 'low']);
+    expect(result.message).toMatch(/^outbound rule #1 port 8000\/tcp groups \[dev, monitoring-mpc\] matches none of monitoring-ai-mcp \[.*\], monitoring-mcp \[monitoring-mcp, vault:monitoring-mcp-dev, dev, us-east-1\]$/);
   });
 });

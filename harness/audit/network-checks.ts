@@ -47,6 +47,32 @@ export interface NetworkTargets {
   servers: { name: string; node: TopologyNode | undefined }[];
   /** Nodes the worker legitimately needs besides its MCP servers (its servers' authorization servers). */
   alsoNeeded: readonly string[];
+  /** Every node of the topology, for rules that match none. */
+  allNodes: readonly TopologyNode[];
+}
+
+/**
+ * A worker outbound rule for a service port that no node serving that port matches (names a group
+ * set none of them has): it lets nothing through, and usually means the rule was meant for a
+ * target whose groups are other (the seed's `groups: [dev, monitoring-ai-mcp]` aimed at monitoring-mcp).
+ * Each rule is judged alone by the evaluator, so an earlier rule cannot hide it.
+ */
+function unmatchedOutbound(worker: TopologyNode, nodes: readonly TopologyNode[]): CheckResult {
+  const base = { id: 'net.worker-outbound-unmatched', title: `each of ${worker.name}'s outbound rules matches a node serving its port`, target: worker.name, clause: CLAUSES.networkLeastPrivilege, evidence: [] };
+  const dead: string[] = [];
+  for (const rule of worker.firewall.outbound) {
+    if (rule.anyPeer || (rule.proto !== 'tcp' && rule.proto !== 'any')) continue;
+    const serving = nodes.filter((node) => node !== worker && node.service && coversTcpPort(rule, node.service.port));
+    if (serving.length === 0) continue;
+    const alone = { ...worker.firewall, outbound: [rule] };
+    const matched = serving.some(
+      (node) => evaluateFlow({ from: { identity: worker.identity, firewall: alone }, to: { identity: node.identity, firewall: node.firewall }, port: node.service!.port, proto: 'tcp' }).outbound.allowed,
+    );
+    if (!matched) dead.push(`outbound rule #${rule.index} ${rule.text} matches none of ${serving.map((node) => `${node.name} [${node.identity.groups.join(', ')}]`).join(', ')}`);
+  }
+  return dead.length === 0
+    ? { ...base, status: 'pass', severity: 'info', message: 'every outbound rule for a service port matches a node serving it' }
+    : { ...base, status: 'fail', severity: 'low', message: dead.join('; ') };
 }
 
 /**
@@ -96,6 +122,8 @@ export function networkChecks(matrix: readonly Reachability[], targets: NetworkT
         : { ...base, status: 'fail', severity: 'low', message: `inbound ${broad.map((rule) => `rule #${rule.index} ${rule.text}`).join(', ')} admits every node of the overlay to ${port}/tcp` },
     );
   }
+
+  results.push(unmatchedOutbound(targets.worker, targets.allNodes));
 
   const needed = new Set([...serving.keys(), ...targets.alsoNeeded]);
   const extra = matrix.filter((row) => row.from === worker && row.verdict === 'allow' && !needed.has(row.to));
