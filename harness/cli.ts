@@ -181,7 +181,7 @@ async function audit(target: string, options: { json?: boolean; junit?: string; 
     await mkdir(path.dirname(path.resolve(file)), { recursive: true });
     await writeFile(file, text);
   };
-  if (options.junit) await write(options.junit, reports.map((report) => toAuditJUnit(report)).join(''));
+  if (options.junit) await write(options.junit, toAuditJUnit(reports));
   if (options.sarif) {
     const logs = await Promise.all(reports.map(async (report, at) => {
       const scenario = scenarios[at]!;

@@ -76,15 +76,21 @@ function xml(text: string): string {
 }
 
 /**
- * JUnit XML: one testsuite per target, one testcase per check; a finding is a failure (its type
- * the severity), a skipped check is skipped.
+ * JUnit XML: one testsuite per target (per audited topology and target when there are several),
+ * one testcase per check; a finding is a failure (its type the severity), a skipped check is skipped.
  *
  * @example
  * await writeFile('reports/audit.xml', toAuditJUnit(report));
  */
-export function toAuditJUnit(report: AuditReport): string {
+export function toAuditJUnit(reports: AuditReport | readonly AuditReport[]): string {
+  const all = Array.isArray(reports) ? reports : [reports as AuditReport];
+  const suites = all.flatMap((report) => junitSuites(report, all.length > 1));
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="harness audit">\n${suites.join('\n')}\n</testsuites>\n`;
+}
+
+function junitSuites(report: AuditReport, named: boolean): string[] {
   const targets = [...new Set(report.checks.map((check) => check.target))];
-  const suites = targets.map((target) => {
+  return targets.map((target) => {
     const checks = report.checks.filter((check) => check.target === target);
     const cases = checks.map((check) => {
       const body =
@@ -96,12 +102,11 @@ export function toAuditJUnit(report: AuditReport): string {
       return `    <testcase classname="audit.${xml(target)}" name="${xml(`${check.id}: ${check.title}`)}">${body}</testcase>`;
     });
     return [
-      `  <testsuite name="audit ${xml(target)}" tests="${checks.length}" failures="${checks.filter((check) => check.status === 'fail').length}" skipped="${checks.filter((check) => check.status === 'skip').length}" errors="0">`,
+      `  <testsuite name="audit ${named ? `${xml(report.source)} ` : ''}${xml(target)}" tests="${checks.length}" failures="${checks.filter((check) => check.status === 'fail').length}" skipped="${checks.filter((check) => check.status === 'skip').length}" errors="0">`,
       ...cases,
       '  </testsuite>',
     ].join('\n');
   });
-  return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="harness audit">\n${suites.join('\n')}\n</testsuites>\n`;
 }
 
 const SARIF_LEVEL: Record<Severity, Result.level> = { critical: 'error', high: 'error', medium: 'warning', low: 'note', info: 'note' };
