@@ -151,6 +151,17 @@ describe('harness audit --json and exit codes', () => {
     expect(code).toBe(0);
   }, 30_000);
 
+  it('reports a server whose URL does not expand (an unset variable) and audits the others', async () => {
+    const file = path.join(dir, 'unset-url.yaml');
+    await writeFile(file, `extends: ${base}\npatch:\n  nodes:\n    claude-worker:\n      worker:\n        env: {MONITORING_AI_MCP_URL: null}\n`);
+    const { code, stdout } = await harness('audit', file, '--json');
+    const document = JSON.parse(stdout) as { checks: { id: string; target: string; status: string; message: string }[] };
+    expect(code).toBe(1);
+    expect(document.checks.filter((check) => check.id === 'config.url').map((check) => [check.target, check.status])).toEqual([['grafana', 'fail'], ['alertmanager', 'fail']]);
+    expect(document.checks.find((check) => check.id === 'config.url')!.message).toContain('MONITORING_AI_MCP_URL not set');
+    expect(document.checks.some((check) => check.target === 'prometheus' && check.id === 'token.alg-none')).toBe(true);
+  }, 30_000);
+
   it('exits 2 on bad input: a missing file, an unknown severity, a topology without an HTTP MCP server', async () => {
     const missing = await harness('audit', 'scenarios/topologies/nope.yaml');
     expect(missing.code).toBe(2);

@@ -82,13 +82,27 @@ export async function auditTopology(topology: Topology, options: AuditOptions = 
     return resolved && topology.nodes.find((node) => node.name === resolved.node);
   };
 
-  const servers = listed.map((server) => {
+  const checks: CheckResult[] = [];
+  const usable = listed.filter((server) => {
+    const { value, missing } = expandEnv(server.url, env);
+    if (URL.canParse(value) && /^https?:$/.test(new URL(value).protocol)) return true;
+    checks.push({
+      id: 'config.url',
+      title: "the worker's URL for the server expands to an http(s) URL",
+      target: server.name,
+      status: 'fail',
+      severity: 'medium',
+      message: `${server.url} expands to ${JSON.stringify(value)}${missing.length ? ` (${missing.join(', ')} not set in the worker's env)` : ''}: the worker cannot connect, nothing to audit`,
+      evidence: [],
+    });
+    return false;
+  });
+  const servers = usable.map((server) => {
     const url = expandEnv(server.url, env).value;
     const node = nodeOf(url);
     // What the audit takes as the server's audience until its metadata says: the audience it is configured with, else its URL.
     return { name: server.name, url, node, audience: node?.env.MCP_JWT_AUDIENCE || resourceOf(url) };
   });
-  const checks: CheckResult[] = [];
   const discovered = new Map<string, Discovery>();
   for (const server of servers) {
     const discovery = await discover({ name: server.name, url: server.url, audience: server.audience }, context);
