@@ -2,7 +2,8 @@ import type { Clause } from './finding.ts';
 
 // Quoted from the MCP specification, revision 2025-11-25 (modelcontextprotocol/modelcontextprotocol,
 // docs/specification/2025-11-25/basic/{authorization,transports}.mdx, checked at commit b0f60ba),
-// and from the RFCs it builds on. `[...]` marks words left out; nothing else is changed but Markdown.
+// and from the RFCs it builds on. `[...]` marks words left out; Markdown is dropped and the Error
+// Handling table row is written as a sentence.
 const AUTHZ = 'https://modelcontextprotocol.io/specification/2025-11-25/basic/authorization';
 const TRANSPORTS = 'https://modelcontextprotocol.io/specification/2025-11-25/basic/transports';
 const MCP = 'MCP 2025-11-25';
