@@ -81,7 +81,8 @@ function toolOf(body: unknown): string | undefined {
  * `requireBearerAuth`: a foreign `Origin` gets 403; a missing or invalid token 401 with
  * `WWW-Authenticate: Bearer error=..., scope="monitoring:read", resource_metadata="..."`; a token
  * whose `aud` is not this resource 401; a tools/call for a tool whose scope the token lacks 403
- * `insufficient_scope` naming the scopes needed.
+ * `insufficient_scope` naming the scopes needed. The SDK middleware also checks `exp` against the
+ * system clock (the validator checks it on the injected Clock), so spec mode wants real time.
  *
  * @example
  * app.use('/v1/mcp', specAuth({ log, resource, issuer, validator, allowedOrigins: [] }));
