@@ -5,7 +5,7 @@ import { AuditError } from './errors.ts';
 import type { Route, Router } from './exchange.ts';
 import { AuditReportVersion, type AuditReport, type CheckResult, type Reachability } from './finding.ts';
 import { networkChecks, reachabilityMatrix } from './network-checks.ts';
-import { checkAuthServer, checkOrigin, discover, type Discovery } from './protocol-checks.ts';
+import { checkAuthServer, checkInsufficientScope, checkOrigin, discover, type Discovery } from './protocol-checks.ts';
 import type { AuditContext, ServerUnderAudit } from './target.ts';
 import { runTokenBattery } from './token-checks.ts';
 
@@ -121,6 +121,7 @@ export async function auditTopology(topology: Topology, options: AuditOptions = 
       ...(other ? { otherAudience: { server: other.name, audience: other.audience } } : {}),
     };
     checks.push(await checkOrigin(target, context));
+    checks.push(await checkInsufficientScope(target, context));
     checks.push(...(await runTokenBattery(target, context)));
   }
   const issuers = [...new Set([...discovered.values()].flatMap((discovery) => discovery.metadata?.authorization_servers ?? []))];

@@ -3,7 +3,7 @@ import { startAuthServer, type StartedAuthServer } from '../../mocks/auth-server
 import { directRouter } from './exchange.ts';
 import { FIXTURE_SCOPE, startBareServer, startFixtureMcpServer, type Flaw } from './fixture-servers.ts';
 import type { CheckResult } from './finding.ts';
-import { checkAuthServer, checkOrigin, discover } from './protocol-checks.ts';
+import { checkAuthServer, checkInsufficientScope, checkOrigin, discover } from './protocol-checks.ts';
 import type { AuditContext, ServerUnderAudit } from './target.ts';
 import { runTokenBattery, TOKEN_BATTERY } from './token-checks.ts';
 
@@ -115,6 +115,19 @@ describe('checkOrigin', () => {
     await using bad = await startFixtureMcpServer(auth, ['no-origin-check']);
     const result = await checkOrigin(target(bad.url), context);
     expect([result.status, result.severity, result.clause?.section]).toEqual(['fail', 'medium', 'Transports > Streamable HTTP > Security Warning']);
+  });
+});
+
+describe('checkInsufficientScope', () => {
+  it('passes on 403 insufficient_scope naming scope and metadata, fails when the token gets in, skips without scopes', async () => {
+    await using good = await startFixtureMcpServer(auth);
+    const passed = await checkInsufficientScope(target(good.url), context);
+    expect([passed.status, passed.message]).toEqual(['pass', `403, error="insufficient_scope", scope="${FIXTURE_SCOPE}"`]);
+    await using bad = await startFixtureMcpServer(auth, ['no-scope-check']);
+    const failed = await checkInsufficientScope(target(bad.url), context);
+    expect([failed.status, failed.severity]).toEqual(['fail', 'low']);
+    const { scope: _scope, ...unscoped } = target(good.url);
+    expect((await checkInsufficientScope(unscoped, context)).status).toBe('skip');
   });
 });
 

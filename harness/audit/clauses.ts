@@ -52,6 +52,12 @@ export const CLAUSES = {
     text: 'MCP servers SHOULD include a scope parameter in the WWW-Authenticate header as defined in RFC 6750 Section 3 to indicate the scopes required for accessing the resource.',
     url: `${AUTHZ}#protected-resource-metadata-discovery-requirements`,
   },
+  insufficientScope: {
+    spec: MCP,
+    section: 'Authorization > Error Handling > Scope Challenge Handling > Runtime Insufficient Scope Errors',
+    text: 'When a client makes a request with an access token with insufficient scope during runtime operations, the server SHOULD respond with: HTTP 403 Forbidden status code [...] WWW-Authenticate header with the Bearer scheme and additional parameters: error="insufficient_scope" [...] scope="required_scope1 required_scope2" [...] resource_metadata.',
+    url: `${AUTHZ}#runtime-insufficient-scope-errors`,
+  },
   challenge: {
     spec: 'RFC 6750',
     section: '3. The WWW-Authenticate Response Header Field',

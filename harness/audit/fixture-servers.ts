@@ -23,7 +23,8 @@ export type Flaw =
   | 'no-prm-root'
   | 'no-authorization-servers'
   | 'wrong-resource'
-  | 'no-origin-check';
+  | 'no-origin-check'
+  | 'no-scope-check';
 
 export interface FixtureMcpServer extends AsyncDisposable {
   /** The MCP endpoint, `<base>/mcp`: also its resource identifier. */
@@ -36,7 +37,8 @@ export const FIXTURE_SCOPE = 'mcp:read';
 /**
  * A resource server at `/mcp` that validates RS256 tokens from `auth` (signature by kid from its
  * JWKS, exp, nbf, iss, aud = its URL), challenges with resource_metadata and scope, serves RFC 9728
- * metadata at both well-known URLs and refuses a foreign Origin; each `flaw` turns one of these off.
+ * metadata at both well-known URLs, refuses a foreign Origin and a token without its scope (403
+ * insufficient_scope); each `flaw` turns one of these off.
  */
 export async function startFixtureMcpServer(auth: StartedAuthServer, flaws: readonly Flaw[] = []): Promise<FixtureMcpServer> {
   const flawed = new Set(flaws);
@@ -58,8 +60,16 @@ export async function startFixtureMcpServer(auth: StartedAuthServer, flaws: read
       ...(flawed.has('no-resource-metadata') ? [] : [`resource_metadata="${flawed.has('broken-header-url') ? `${base}/nowhere` : metadataUrl()}"`]),
       ...(flawed.has('no-scope') ? [] : [`scope="${FIXTURE_SCOPE}"`]),
     ];
-    json(res, flawed.has('status-403') && error === 'invalid_token' ? 403 : 401, { error }, flawed.has('no-challenge') ? {} : { 'www-authenticate': `Bearer ${params.join(', ')}` });
+    json(res, (flawed.has('status-403') && error === 'invalid_token') || error === 'insufficient_scope' ? 403 : 401, { error }, flawed.has('no-challenge') ? {} : { 'www-authenticate': `Bearer ${params.join(', ')}` });
   };
+  // A token let in as malformed (the accept-malformed flaw) has no claims, hence no scope check.
+  function scopesOf(token: string): string[] {
+    try {
+      return String(decodeJwt(token).scope ?? '').split(' ');
+    } catch {
+      return [FIXTURE_SCOPE];
+    }
+  }
   async function valid(token: string): Promise<boolean> {
     if (flawed.has('refuse-all')) return false;
     let claims: ReturnType<typeof decodeJwt>;
@@ -96,6 +106,7 @@ export async function startFixtureMcpServer(auth: StartedAuthServer, flaws: read
       const bearer = /^bearer(?: (.*)|\s*)$/i.exec(header);
       if (!bearer) return refuse(res, 'invalid_request');
       if (!(await valid(bearer[1] ?? ''))) return refuse(res, 'invalid_token');
+      if (!flawed.has('no-scope-check') && !scopesOf(bearer[1] ?? '').includes(FIXTURE_SCOPE)) return refuse(res, 'insufficient_scope');
     }
     json(res, 200, { jsonrpc: '2.0', id: 1, result: { protocolVersion: '2025-11-25', capabilities: {}, serverInfo: { name: 'fixture', version: '1' } } });
   }

@@ -7,7 +7,7 @@ export { formatAuditText, toAuditJson, toAuditJUnit, toAuditSarif, summarize, fa
 export type { AuditReport, CheckResult, Clause, Exchange, Reachability, Severity } from './finding.ts';
 export { CLAUSES } from './clauses.ts';
 export { TOKEN_BATTERY, runTokenBattery } from './token-checks.ts';
-export { discover, checkAuthServer, checkOrigin, authServerMetadataUrls, FOREIGN_ORIGIN } from './protocol-checks.ts';
+export { discover, checkAuthServer, checkOrigin, checkInsufficientScope, authServerMetadataUrls, FOREIGN_ORIGIN } from './protocol-checks.ts';
 export type { Discovery } from './protocol-checks.ts';
 export { reachabilityMatrix, networkChecks } from './network-checks.ts';
 export type { NetworkTargets } from './network-checks.ts';

@@ -206,3 +206,28 @@ export async function checkOrigin(server: ServerUnderAudit, context: AuditContex
             : fail('low', `refused with ${status}, not 403`);
   return result(server.name, 'origin.foreign', title, CLAUSES.origin, outcome, [answer.exchange]);
 }
+
+/**
+ * When the server names scopes, a token with its audience but none of them must get 403 with an
+ * `insufficient_scope` challenge naming the scopes and the metadata; skipped when it names none.
+ *
+ * @example
+ * const result = await checkInsufficientScope(server, context);
+ */
+export async function checkInsufficientScope(server: ServerUnderAudit, context: AuditContext): Promise<CheckResult> {
+  const title = 'a token without the scopes the server names gets 403 insufficient_scope';
+  if (!server.scope) return result(server.name, 'scope.insufficient', title, CLAUSES.insufficientScope, skip('the server names no scopes (no challenge scope, no scopes_supported)'), []);
+  const token = { kind: 'no-scope', value: await context.mint('with-audience', { audience: server.audience }) };
+  const answer = await probe(context.router, { method: 'POST', url: server.url, headers: { ...MCP_POST_HEADERS }, token, body: initializeRequest() });
+  const params = answer.status === undefined ? {} : extractWWWAuthenticateParams(new Response(null, { headers: answer.headers ?? {} }));
+  const status = answer.status;
+  const outcome: Outcome =
+    status === undefined
+      ? skip(statusText(answer))
+      : status >= 200 && status < 300
+        ? fail('low', `accepts a token without the scopes it names (${server.scope}): answered ${status}`)
+        : status === 403 && params.error === 'insufficient_scope' && params.scope && params.resourceMetadataUrl
+          ? pass(`403, error="insufficient_scope", scope="${params.scope}"`)
+          : fail('low', `answered ${status}${answer.headers?.get('www-authenticate') ? ` with WWW-Authenticate: ${answer.headers.get('www-authenticate')}` : ' without WWW-Authenticate'}, not 403 insufficient_scope naming scope and resource_metadata`);
+  return result(server.name, 'scope.insufficient', title, CLAUSES.insufficientScope, outcome, [answer.exchange]);
+}
