@@ -5,6 +5,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { auditTopology, failsAt, formatAuditText, SEVERITIES, toAuditJson, toAuditJUnit, toAuditSarif, type AuditReport, type Severity } from './audit/index.ts';
 import { parseWorkerConfig, parseWorkerSettings } from './client/index.ts';
 import { isHarnessError } from '../common/index.ts';
 import { runFirewallCheck } from './network/index.ts';
@@ -13,7 +14,7 @@ import { runScenario, runScenarios, summarize, type ScenarioResult } from './run
 import { containersRuntime, inProcessRuntime, type Runtime } from './runtime/index.ts';
 import { loadScenarioFile, requiredRuntime, resolveScenarioArgs, scenarioId, type RequiredRuntime, type Scenario } from './topology/index.ts';
 
-/** Exit codes: 0 all as expected, 1 an expectation unmet, 2 bad input (or nothing to check). */
+/** Exit codes: 0 all as expected, 1 an expectation unmet (audit: a finding at --fail-on or above), 2 bad input (or nothing to check). */
 const EXIT_UNMET = 1;
 const EXIT_USAGE = 2;
 
@@ -168,6 +169,38 @@ async function check(configFile: string, options: { topology: string; settings?:
   return result.ok ? 0 : EXIT_UNMET;
 }
 
+async function audit(target: string, options: { json?: boolean; junit?: string; sarif?: string; failOn: Severity; root: string; runtime: string }) {
+  const scenarios = existsSync(target) && !target.endsWith('/') && path.extname(target) === '.yaml'
+    ? await loadScenarioFile(target)
+    : await resolveScenarioArgs([target], { root: options.root });
+  const reports: AuditReport[] = [];
+  for (const scenario of scenarios) {
+    reports.push(await auditTopology(scenario.topology, { runtime: await runtimeNamed(options.runtime), source: path.relative(process.cwd(), scenario.file) || scenario.file }));
+  }
+  const write = async (file: string, text: string) => {
+    await mkdir(path.dirname(path.resolve(file)), { recursive: true });
+    await writeFile(file, text);
+  };
+  if (options.junit) await write(options.junit, toAuditJUnit(reports));
+  if (options.sarif) {
+    const logs = await Promise.all(reports.map(async (report, at) => {
+      const scenario = scenarios[at]!;
+      const nodeOf = (name: string) => report.servers.find((server) => server.name === name)?.node ?? name;
+      return toAuditSarif(report, { sourceText: await readFile(scenario.file, 'utf8'), nodeOf });
+    }));
+    // One SARIF log: every audited topology is one run.
+    await write(options.sarif, `${JSON.stringify({ ...logs[0]!, runs: logs.flatMap((log) => log.runs) }, null, 2)}\n`);
+  }
+  const failOn = options.failOn;
+  if (options.json) {
+    const documents = reports.map((report) => toAuditJson(report, { failOn }));
+    process.stdout.write(`${JSON.stringify(documents.length === 1 ? documents[0] : documents, null, 2)}\n`);
+  } else {
+    for (const report of reports) process.stdout.write(formatAuditText(report, { failOn }));
+  }
+  return reports.some((report) => failsAt(report, failOn)) ? EXIT_UNMET : 0;
+}
+
 function program(): Command {
   const cli = new Command('harness')
     .description('Bring up the topology behind an MCP connectivity incident and tell which MCP servers connect, and why.')
@@ -225,6 +258,19 @@ function program(): Command {
     .addOption(runtime())
     .action(async (config: string, options) => {
       process.exitCode = await check(config, options);
+    });
+  cli
+    .command('audit')
+    .description("bring a topology up and probe each MCP server its worker lists, as the worker: token battery, discovery, Origin, network rules")
+    .argument('<target>', 'a scenario or topology file, or a scenario id')
+    .option('--json', 'print one JSON document, nothing else')
+    .option('--junit <file>', 'also write JUnit XML (one testcase per check)')
+    .option('--sarif <file>', 'also write SARIF 2.1.0 (one result per finding)')
+    .addOption(new Option('--fail-on <severity>', 'exit 1 when a finding is at this severity or above').choices([...SEVERITIES]).default('high'))
+    .addOption(root())
+    .action(async (target: string, options) => {
+      // In-process only for now: it is the runtime that gives the audit a way in (StartedTopology.probe).
+      process.exitCode = await audit(target, { ...options, runtime: 'inprocess' });
     });
   const firewall = cli.command('firewall').description("ask the Nebula stand-in about a flow");
   firewall

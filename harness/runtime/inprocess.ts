@@ -4,7 +4,7 @@ import { workerTimeoutMs } from './runtime.ts';
 import { startNetwork, type StartedNetwork } from '../network/index.ts';
 import type { Topology, TopologyNode } from '../topology/index.ts';
 import { RuntimeError } from './errors.ts';
-import type { Runtime, RuntimeOptions, StartedTopology } from './runtime.ts';
+import type { Runtime, RuntimeOptions, StartedTopology, TopologyProbe } from './runtime.ts';
 import { startNodeService, type StartedNodeService } from './services.ts';
 import { mintWorkerTokens } from './tokens.ts';
 
@@ -59,11 +59,22 @@ export const inProcessRuntime: Runtime = {
       runWorker: () => runWorker(topology, network, services),
       networkEvents: () => network.events,
       serviceLog: (node: string): readonly LogEntry[] => services.get(node)?.log.entries ?? [],
+      probe: probeOf(topology, network, services),
       close,
       [Symbol.asyncDispose]: close,
     };
   },
 };
+
+function probeOf(topology: Topology, network: StartedNetwork, services: Map<string, StartedNodeService>): TopologyProbe {
+  const authNode = topology.nodes.find((node) => node.run === 'auth-server');
+  const auth = authNode && services.get(authNode.name);
+  return {
+    fetchAs: (node) => proxiedFetch(network.egress(node).proxyUrl),
+    resolve: (host, port) => network.names.resolve(host, port),
+    ...(auth?.mintWith ? { mint: auth.mintWith } : {}),
+  };
+}
 
 function registerService(network: StartedNetwork, node: TopologyNode, port: number): void {
   const service = node.service!;

@@ -1,4 +1,5 @@
-import type { Clock, LogEntry } from '../../common/index.ts';
+import type { MintOptions, TokenKind } from '../../mocks/auth-server/index.ts';
+import type { Clock, Fetch, LogEntry } from '../../common/index.ts';
 import { mcpTimeoutMs, type WorkerReport } from '../client/index.ts';
 import { RuntimeError } from './errors.ts';
 import type { NetworkEvent } from '../network/index.ts';
@@ -17,7 +18,19 @@ export interface StartedTopology extends AsyncDisposable {
   networkEvents(): readonly NetworkEvent[];
   /** The structured log of the service on `node` (empty for the worker). */
   serviceLog(node: string): readonly LogEntry[];
+  /** What `harness audit` acts through; only runtimes that can offer it (in-process) set it. */
+  readonly probe?: TopologyProbe;
   close(): Promise<void>;
+}
+
+/** A way into a running topology as one of its nodes: its egress, the overlay's names, the auth server's mint. */
+export interface TopologyProbe {
+  /** `node`'s outbound fetch: through its egress, so its firewall and the peer's apply. */
+  fetchAs(node: string): Fetch;
+  /** What a name stands for on the overlay: the node, and where `host:port` really listens (loopback). */
+  resolve(host: string, port: number): { node: string; target?: { host: string; port: number } } | undefined;
+  /** A token of any kind with any claims, from the topology's auth server; undefined without one. */
+  mint?(kind: TokenKind, options?: MintOptions): Promise<string>;
 }
 
 /** How a topology comes up. Runtimes differ in how they start nodes and wire the network, never in what a scenario means. */

@@ -1,4 +1,4 @@
-import { cachedKeys, rotateKeyAfterJwksFromEnv, startAuthServer, type AdminMintRequest } from '../../mocks/auth-server/index.ts';
+import { cachedKeys, rotateKeyAfterJwksFromEnv, startAuthServer, type AdminMintRequest, type MintOptions, type TokenKind } from '../../mocks/auth-server/index.ts';
 import { loadFixtures, startMonitoringAiMcp, type Fixtures } from '../../mocks/monitoring-ai-mcp/index.ts';
 import { monitoringMcpOptionsFromEnv, startMonitoringMcp } from '../../mocks/monitoring-mcp/index.ts';
 import { loadPrometheusFixture, startPrometheus, type PrometheusFixture } from '../../mocks/prometheus/index.ts';
@@ -14,6 +14,8 @@ export interface StartedNodeService {
   readonly log: { readonly entries: readonly LogEntry[] };
   /** Only the auth server mints (a request from tokens.ts's mintRequest). */
   mint?(request: AdminMintRequest): Promise<string>;
+  /** Only the auth server: any kind with any mint options (scope, client id), for `harness audit`. */
+  mintWith?(kind: TokenKind, options?: MintOptions): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -56,6 +58,7 @@ export async function startNodeService(node: TopologyNode, context: ServiceConte
         port: portOf(auth.url),
         log: auth.log,
         mint: ({ kind, ...options }) => auth.mint(kind, options),
+        mintWith: (kind, options) => auth.mint(kind, options),
         close: () => auth.close(),
       };
     }

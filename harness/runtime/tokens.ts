@@ -37,6 +37,7 @@ export function mintRequest(token: TokenSpec): AdminMintRequest {
     kind: token.kind,
     ...(token.audience !== undefined && AUDIENCE_KINDS.has(token.kind) ? { audience: token.audience } : {}),
     ...(token.subject !== undefined ? { subject: token.subject } : {}),
+    ...(token.scope !== undefined ? { scope: token.scope } : {}),
     ...(token.ttl_seconds !== undefined ? { ttlSeconds: token.ttl_seconds } : {}),
   };
 }

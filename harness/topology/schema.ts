@@ -16,6 +16,8 @@ const TokenObjectSchema = z.strictObject({
   /** The resource the token is meant for; only `valid` and `with-audience` carry it (AUDIENCE_KINDS, harness/runtime/tokens.ts). */
   audience: z.string().optional(),
   subject: z.string().optional(),
+  /** The `scope` claim (space-separated), as a client_credentials token with `scope=` carries it. */
+  scope: z.string().min(1).optional(),
   ttl_seconds: z.number().int().optional(),
 });
 export const TokenSpecSchema = z.union([

@@ -24,8 +24,10 @@ describe('metadata', () => {
       issuer: auth.url,
       token_endpoint: auth.tokenUrl,
       jwks_uri: auth.jwksUrl,
-      grant_types_supported: ['client_credentials'],
-      token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+      grant_types_supported: ['authorization_code', 'client_credentials'],
+      code_challenge_methods_supported: ['S256'],
+      client_id_metadata_document_supported: true,
+      token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
     });
     expect(new URL(auth.jwksUrl).port).not.toBe(new URL(auth.url).port);
   });
@@ -41,9 +43,9 @@ describe('metadata', () => {
     });
   });
 
-  it('answers unsupported_response_type at the announced authorization endpoint', async () => {
-    const res = await fetch(`${auth.url}/oauth/authorize?response_type=code&client_id=w`);
-    expect([res.status, ((await res.json()) as { error: string }).error]).toEqual([400, 'unsupported_response_type']);
+  it('answers invalid_request without redirecting when the authorization request has no redirect_uri', async () => {
+    const res = await fetch(`${auth.url}/oauth/authorize?response_type=code&client_id=w`, { redirect: 'manual' });
+    expect([res.status, ((await res.json()) as { error: string }).error]).toEqual([400, 'invalid_request']);
   });
 
   it('uses a configured issuer in metadata and tokens', async () => {

@@ -2,7 +2,8 @@ import express from 'express';
 import type { NextFunction, Request, Response } from 'express';
 import * as z from 'zod';
 import { listen, ServiceLog, systemClock } from '../../common/index.ts';
-import type { Clock, Listening, LogSink, Started } from '../../common/index.ts';
+import type { Clock, Fetch, Listening, LogSink, Started } from '../../common/index.ts';
+import { AuthorizationCodes } from './authorization-code.ts';
 import { adminApi } from './admin-api.ts';
 import { AuthServerError } from './errors.ts';
 import { DEFAULT_SLOW_MS, JwksFaultSchema } from './jwks-faults.ts';
@@ -44,6 +45,8 @@ export interface AuthServerOptions {
    * verifier's first fetch is the set from just before the rotation; its next fetch has the new key.
    */
   rotateKeyAfterJwks?: number;
+  /** How Client ID Metadata Documents are fetched; default the global fetch. */
+  fetch?: Fetch;
 }
 
 const PortSchema = z.number().int().min(0).max(65535);
@@ -59,6 +62,7 @@ const AuthServerOptionsSchema = z.object({
   clients: z.array(z.strictObject({ clientId: z.string().min(1), clientSecret: z.string() })).optional(),
   keys: z.custom<KeySource>((value) => typeof value === 'function', 'a function (keyNumber) => Promise<SigningKey>').optional(),
   rotateKeyAfterJwks: z.number().int().positive().optional(),
+  fetch: z.custom<Fetch>((value) => typeof value === 'function', 'a fetch function').optional(),
 });
 
 export interface StartedAuthServer extends Started {
@@ -106,6 +110,7 @@ class AuthServer implements StartedAuthServer {
   readonly #slowMs: number;
   readonly #configuredIssuer: string | undefined;
   readonly #clients: readonly OAuthClient[] | undefined;
+  readonly #codes: AuthorizationCodes;
   #main: Listening | undefined;
   #jwks: Listening | undefined;
   #jwksPort: number;
@@ -131,6 +136,7 @@ class AuthServer implements StartedAuthServer {
     this.#clients = options.clients;
     this.#rotateAfter = options.rotateKeyAfterJwks;
     this.log = new ServiceLog('auth-server', this.#clock, options.log);
+    this.#codes = new AuthorizationCodes({ issuer: () => this.issuer, clock: this.#clock, log: this.log, fetch: options.fetch ?? globalThis.fetch });
   }
 
   get url(): string {
@@ -338,11 +344,10 @@ class AuthServer implements StartedAuthServer {
       res.json(openIdConfiguration(this.#endpoints));
     });
     app.get(JWKS_PATH, (req, res) => this.#serveJwks('main', req, res));
-    app.get('/oauth/authorize', (_req, res) => {
-      res.status(400).json({ error: 'unsupported_response_type', error_description: 'this server supports only the client_credentials grant' });
-    });
+    app.use(this.#codes.router());
     app.use(
       tokenEndpoint({
+        authorizationCodes: this.#codes,
         clients: this.#clients,
         ttlSeconds: this.#ttlSeconds,
         issue: (options) => this.#mint('valid', options),

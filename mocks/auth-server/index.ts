@@ -14,7 +14,11 @@
  * token and joins the JWKS only after N JWKS answers (`key.rotated` in the log).
  *
  * Token endpoint: `grant_type=client_credentials`, client via HTTP Basic or form (any client
- * unless `clients` is set), optional `scope`, RFC 8707 `resource` -> `aud` (no resource, no aud).
+ * unless `clients` is set), optional `scope`, RFC 8707 `resource` -> `aud` (no resource, no aud);
+ * and `grant_type=authorization_code` after `GET /oauth/authorize` (PKCE S256 required, automatic
+ * consent, redirect with `code`, `state`, `iss`), for any public client: a plain client id with a
+ * loopback or https redirect URI, or a Client ID Metadata Document URL, whose document is fetched
+ * (`fetch` option) and checked (authorization-code.ts).
  * Errors are RFC 6749 bodies: `invalid_request` / `unsupported_grant_type` / `invalid_scope` /
  * `invalid_target` (400), `invalid_client` (401).
  *
@@ -46,6 +50,8 @@ export type { JwksFault } from './jwks-faults.ts';
 export { AdminMintRequestSchema, AdminJwksFaultRequestSchema } from './admin-api.ts';
 export type { AdminMintRequest, AdminJwksFaultRequest } from './admin-api.ts';
 export type { OAuthClient } from './token-endpoint.ts';
+export { AuthorizationCodes, CODE_TTL_MS, isMetadataDocumentUrl } from './authorization-code.ts';
+export type { AuthorizationCodeOptions, GrantError } from './authorization-code.ts';
 export { cachedKeys, freshKeys } from './key-ring.ts';
 export { rotateKeyAfterJwksFromEnv, ROTATE_KEY_AFTER_JWKS_ENV } from './rotation-env.ts';
 export type { KeySource, SigningKey } from './key-ring.ts';

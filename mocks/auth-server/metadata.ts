@@ -8,11 +8,9 @@ export interface AuthServerEndpoints {
 }
 
 /**
- * RFC 8414 authorization server metadata for a client_credentials-only server.
- *
- * `authorization_endpoint` is optional in RFC 8414 when no grant uses it, but the MCP SDK's
- * OAuthMetadataSchema requires it, so it is announced and answers `unsupported_response_type`;
- * `response_types_supported` is therefore empty: no response type is supported.
+ * RFC 8414 authorization server metadata: client_credentials, and the authorization code grant
+ * with PKCE (S256) and automatic consent for public clients, which may use Client ID Metadata
+ * Documents (`client_id_metadata_document_supported`, MCP 2025-11-25 Client Registration Approaches).
  */
 export function oauthAuthorizationServerMetadata(endpoints: AuthServerEndpoints): Record<string, unknown> {
   return {
@@ -20,9 +18,12 @@ export function oauthAuthorizationServerMetadata(endpoints: AuthServerEndpoints)
     authorization_endpoint: `${endpoints.url}/oauth/authorize`,
     token_endpoint: endpoints.tokenUrl,
     jwks_uri: endpoints.jwksUrl,
-    response_types_supported: [],
-    grant_types_supported: ['client_credentials'],
-    token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+    response_types_supported: ['code'],
+    grant_types_supported: ['authorization_code', 'client_credentials'],
+    code_challenge_methods_supported: ['S256'],
+    token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
+    client_id_metadata_document_supported: true,
+    authorization_response_iss_parameter_supported: true,
   };
 }
 

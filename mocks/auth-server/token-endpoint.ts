@@ -1,6 +1,7 @@
 import express from 'express';
 import type { Request, Response, Router } from 'express';
 import type { ServiceLog } from '../../common/index.ts';
+import type { AuthorizationCodes } from './authorization-code.ts';
 import type { Minted, MintOptions } from './mint.ts';
 
 /** A registered client; when the server has a client list, only these may get tokens. */
@@ -16,12 +17,14 @@ export interface TokenEndpointOptions {
   /** Mints the access token (a `valid` token) for the request. */
   issue(options: MintOptions): Promise<Minted>;
   log: ServiceLog;
+  /** When set, `grant_type=authorization_code` is redeemed here (PKCE, public clients). */
+  authorizationCodes?: AuthorizationCodes;
 }
 
 /** An RFC 6749 §5.2 error response. */
 interface OAuthErrorResponse {
   status: number;
-  error: 'invalid_request' | 'invalid_client' | 'unsupported_grant_type' | 'invalid_scope' | 'invalid_target';
+  error: 'invalid_request' | 'invalid_client' | 'invalid_grant' | 'unsupported_grant_type' | 'invalid_scope' | 'invalid_target';
   description: string;
   /** Set when the client tried HTTP Basic: RFC 6749 §5.2 then requires 401 + WWW-Authenticate. */
   basicChallenge?: boolean;
@@ -117,7 +120,8 @@ function resources(params: Params): string | string[] | OAuthErrorResponse | und
 
 /**
  * `POST /oauth/token`: the client_credentials grant (RFC 6749 §4.4), with RFC 8707 `resource`
- * as the token's `aud` (no `resource`, no `aud`). Errors are RFC 6749 §5.2 bodies.
+ * as the token's `aud` (no `resource`, no `aud`), and the authorization_code grant with PKCE
+ * (authorization-code.ts). Errors are RFC 6749 §5.2 bodies.
  *
  * @example
  * app.use(tokenEndpoint({ clients: undefined, ttlSeconds: 3600, issue, log }));
@@ -140,8 +144,30 @@ export function tokenEndpoint(options: TokenEndpointOptions): Router {
     const grantType = single(params, 'grant_type');
     if (isError(grantType)) return reject(res, grantType);
     if (grantType === undefined) return reject(res, oauthError('invalid_request', 'missing grant_type'));
+    if (grantType === 'authorization_code' && options.authorizationCodes) {
+      const fields: Record<string, string | undefined> = {};
+      for (const name of ['code', 'redirect_uri', 'code_verifier', 'client_id', 'resource']) {
+        const value = single(params, name);
+        if (isError(value)) return reject(res, value);
+        fields[name] = value;
+      }
+      const basic = req.get('authorization') ? parseBasic(req.get('authorization')!) : undefined;
+      if (basic) fields.client_id ??= basic.clientId;
+      const redeemed = options.authorizationCodes.redeem(fields);
+      if ('error' in redeemed) {
+        if (redeemed.error === 'unsupported_response_type' || redeemed.error === 'server_error') return reject(res, oauthError('invalid_request', redeemed.description));
+        return reject(res, oauthError(redeemed.error, redeemed.description));
+      }
+      const minted = await options.issue({ audience: redeemed.resource, subject: redeemed.clientId, clientId: redeemed.clientId, scope: redeemed.scope });
+      options.log.write('token.issued', { via: 'authorization_code', kind: 'valid', kid: minted.kid, client_id: redeemed.clientId, aud: redeemed.resource ?? null, scope: redeemed.scope ?? null });
+      res
+        .status(200)
+        .set({ 'Cache-Control': 'no-store', Pragma: 'no-cache' })
+        .json({ access_token: minted.token, token_type: 'Bearer', expires_in: options.ttlSeconds, ...(redeemed.scope === undefined ? {} : { scope: redeemed.scope }) });
+      return;
+    }
     if (grantType !== 'client_credentials') {
-      return reject(res, oauthError('unsupported_grant_type', `grant_type "${grantType}" is not supported; only client_credentials`));
+      return reject(res, oauthError('unsupported_grant_type', `grant_type "${grantType}" is not supported; only client_credentials and authorization_code`));
     }
     const client = authenticate(req, params, options.clients);
     if (isError(client)) return reject(res, client);

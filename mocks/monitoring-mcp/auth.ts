@@ -4,8 +4,11 @@ import { bearerToken, decodeOnlyAuth } from '../shared/index.ts';
 import type { ServiceLog } from '../../common/index.ts';
 import type { TokenValidator } from './token-validator.ts';
 
-/** `strict`: auth.py as deployed (verify the JWT); `decode-only`: the seed's Option 2 (decode, log, allow). */
-export const AUTH_MODES = ['strict', 'decode-only'] as const;
+/**
+ * `strict`: auth.py as deployed (verify the JWT); `decode-only`: the seed's Option 2 (decode, log,
+ * allow); `spec`: what the MCP authorization specification asks of a server (spec-auth.ts).
+ */
+export const AUTH_MODES = ['strict', 'decode-only', 'spec'] as const;
 export const AuthModeSchema = z.enum(AUTH_MODES);
 export type AuthMode = z.infer<typeof AuthModeSchema>;
 

@@ -22,7 +22,8 @@ function positive(env: NodeJS.ProcessEnv, name: string): number | undefined {
 
 /**
  * The options `main.ts` starts the server with: PORT, HOST, MCP_JWT_AUDIENCE, MCP_JWT_ISSUER,
- * MCP_JWKS_URL, MCP_JWT_VERIFY_AUDIENCE, MCP_AUTH_MODE, PROMETHEUS_BASE_URL, MCP_JWKS_TIMEOUT_MS,
+ * MCP_JWKS_URL, MCP_JWT_VERIFY_AUDIENCE, MCP_AUTH_MODE, MCP_ALLOWED_ORIGINS, PROMETHEUS_BASE_URL,
+ * PROMETHEUS_BEARER_TOKEN, MCP_JWKS_TIMEOUT_MS,
  * PYJWT_VERSION (the PyJWT release whose PyJWKClient the JWKS client behaves as; default the
  * current one), MCP_REVISIONS (2025-11-25, 2026-07-28 or both, the default), and HTTP_PROXY (all outbound traffic through it). Bad values are ERR_MONITORING_MCP_OPTIONS.
  *
@@ -47,6 +48,8 @@ export function monitoringMcpOptionsFromEnv(env: NodeJS.ProcessEnv = process.env
   if (env.MCP_JWT_ISSUER) options.issuer = env.MCP_JWT_ISSUER;
   if (env.MCP_JWKS_URL) options.jwksUrl = env.MCP_JWKS_URL;
   if (env.PROMETHEUS_BASE_URL) options.prometheusBaseUrl = env.PROMETHEUS_BASE_URL;
+  if (env.PROMETHEUS_BEARER_TOKEN) options.prometheusToken = env.PROMETHEUS_BEARER_TOKEN;
+  if (env.MCP_ALLOWED_ORIGINS) options.allowedOrigins = env.MCP_ALLOWED_ORIGINS.split(',').map((origin) => origin.trim()).filter(Boolean);
   const timeout = positive(env, 'MCP_JWKS_TIMEOUT_MS');
   if (timeout !== undefined) options.jwksTimeoutMs = timeout;
   return options;

@@ -6,6 +6,11 @@
  * v2 SDK, both by default) at `/v1/mcp` behind the auth middleware:
  * - MCP_JWT_AUDIENCE unset or empty: development mode, nothing checked (`auth.skipped`);
  * - `authMode: 'decode-only'` (MCP_AUTH_MODE, the seed's Option 2): decode, log, allow all;
+ * - `authMode: 'spec'` (MCP_AUTH_MODE=spec): what the MCP authorization specification (2025-11-25)
+ *   asks: RFC 9728 metadata at the path-inserted and root well-known URLs, 401 with
+ *   `WWW-Authenticate` naming resource_metadata and scope, `aud` must be MCP_JWT_AUDIENCE (its
+ *   resource), scopes per tool (403 insufficient_scope), a foreign Origin 403, and its own
+ *   credential (PROMETHEUS_BEARER_TOKEN) toward Prometheus (spec-auth.ts);
  * - strict (default): RS256 JWT, key by kid from the JWKS through JwksClient (PyJWKClient's
  *   caching as the release PYJWT_VERSION has it, 2.12 to 2.15, default 2.15: 300 s lifespan on the
  *   injected Clock; the unknown-kid refetch, every time up to 2.13, held by a 30 s cooldown from
@@ -36,6 +41,8 @@ export type { MonitoringMcpOptions, StartedMonitoringMcp } from './monitoring-mc
 export { monitoringMcpOptionsFromEnv } from './env.ts';
 export { AUTH_MODES, AuthModeSchema, INVALID_TOKEN_BODY, MISSING_TOKEN_BODY, DEVELOPMENT_MODE_MESSAGE, monitoringMcpAuth } from './auth.ts';
 export type { AuthMode, MonitoringMcpAuthOptions } from './auth.ts';
+export { specAuth, withOwnCredentials, protectedResourceMetadata, metadataPaths, BASE_SCOPE, TOOL_SCOPES, SCOPES_SUPPORTED } from './spec-auth.ts';
+export type { SpecAuthOptions } from './spec-auth.ts';
 export { TokenValidator, AUTH_CAUSES, AuthCauseSchema, ALLOWED_ALGORITHM } from './token-validator.ts';
 export type { AuthCause, TokenCheck, TokenValidatorOptions } from './token-validator.ts';
 export { JwksClient } from './jwks-client.ts';

@@ -9,6 +9,7 @@ import { MonitoringMcpError } from './errors.ts';
 import { JwksClient } from './jwks-client.ts';
 import { DEFAULT_PYJWT_VERSION, pyJwtBehaviour } from './pyjwt-versions.ts';
 import type { PyJwtVersion } from './pyjwt-versions.ts';
+import { metadataPaths, protectedResourceMetadata, specAuth, withOwnCredentials } from './spec-auth.ts';
 import { TokenValidator } from './token-validator.ts';
 import { MONITORING_MCP_SERVICE_NAME, MONITORING_MCP_TOOLS, registerMonitoringMcpTools } from './tools.ts';
 
@@ -30,10 +31,14 @@ export interface MonitoringMcpOptions {
   jwksUrl?: string;
   /** MCP_JWT_VERIFY_AUDIENCE: the production fix, `aud` must contain `audience`. Default false (auth.py's verify_aud False). */
   verifyAudience?: boolean;
-  /** MCP_AUTH_MODE: `strict` (default, auth.py as deployed) or `decode-only` (the seed's Option 2). */
+  /** MCP_AUTH_MODE: `strict` (default, auth.py as deployed), `decode-only` (the seed's Option 2) or `spec` (spec-auth.ts). */
   authMode?: AuthMode;
   /** MCP_REVISIONS: the MCP revisions served at /v1/mcp; default both (2025-11-25 on the v1 SDK, 2026-07-28 on the v2 SDK). */
   mcpRevisions?: readonly McpRevision[];
+  /** MCP_ALLOWED_ORIGINS, spec mode: the Origins allowed; any other gets 403. Default none. */
+  allowedOrigins?: string[];
+  /** PROMETHEUS_BEARER_TOKEN, spec mode: the server's own credential toward Prometheus. */
+  prometheusToken?: string;
   /** PROMETHEUS_BASE_URL, e.g. `http://trickster-dev:9090`. */
   prometheusBaseUrl?: string;
   /** Outbound fetch for the JWKS and Prometheus; the harness passes one through the node's network shim. */
@@ -101,7 +106,11 @@ export async function startMonitoringMcp(options: MonitoringMcpOptions = {}): Pr
   const log = new ServiceLog(MONITORING_MCP_SERVICE, clock, options.log);
   let jwks: JwksClient | undefined;
   let validator: TokenValidator | undefined;
-  if (audience !== undefined && authMode === 'strict') {
+  if (authMode === 'spec' && (audience === undefined || options.issuer === undefined || options.jwksUrl === undefined)) {
+    throw new MonitoringMcpError('ERR_MONITORING_MCP_OPTIONS', 'MCP_AUTH_MODE=spec needs its resource (MCP_JWT_AUDIENCE), its authorization server (MCP_JWT_ISSUER) and MCP_JWKS_URL');
+  }
+  if (audience !== undefined && authMode === 'spec') checkUrl('audience', audience);
+  if (audience !== undefined && authMode !== 'decode-only') {
     if (options.jwksUrl === undefined) {
       throw new MonitoringMcpError('ERR_MONITORING_MCP_OPTIONS', 'strict auth with an audience (MCP_JWT_AUDIENCE) needs a JWKS URL (MCP_JWKS_URL)');
     }
@@ -118,7 +127,7 @@ export async function startMonitoringMcp(options: MonitoringMcpOptions = {}): Pr
       jwks,
       clock,
       audience,
-      verifyAudience: options.verifyAudience ?? false,
+      verifyAudience: authMode === 'spec' || (options.verifyAudience ?? false),
       ...(options.issuer === undefined ? {} : { issuer: options.issuer }),
     });
   }
@@ -128,7 +137,7 @@ export async function startMonitoringMcp(options: MonitoringMcpOptions = {}): Pr
     audience: audience ?? null,
     issuer: options.issuer ?? null,
     jwksUrl: options.jwksUrl ?? null,
-    verifyAudience: options.verifyAudience ?? false,
+    verifyAudience: authMode === 'spec' || (options.verifyAudience ?? false),
     pyjwtVersion: pyjwt.version,
     mcpRevisions: [...(options.mcpRevisions ?? MCP_REVISIONS)],
     prometheusBaseUrl: options.prometheusBaseUrl ?? null,
@@ -138,11 +147,19 @@ export async function startMonitoringMcp(options: MonitoringMcpOptions = {}): Pr
   app.get('/', (_req, res) => {
     res.json({ service: MONITORING_MCP_SERVICE_NAME, tools: MONITORING_MCP_TOOLS });
   });
-  app.use(MONITORING_MCP_PATH, monitoringMcpAuth({ log, authMode, audience, validator }));
+  let prometheusFetch = fetch;
+  if (authMode === 'spec') {
+    const spec = { resource: audience!, issuer: options.issuer! };
+    for (const path of metadataPaths(spec.resource).paths) app.get(path, (_req, res) => res.json(protectedResourceMetadata(spec)));
+    app.use(MONITORING_MCP_PATH, specAuth({ log, ...spec, validator: validator!, allowedOrigins: options.allowedOrigins ?? [] }));
+    prometheusFetch = withOwnCredentials(fetch, options.prometheusToken);
+  } else {
+    app.use(MONITORING_MCP_PATH, monitoringMcpAuth({ log, authMode, audience, validator }));
+  }
   app.use(
     mcpRevisionsRouter(MONITORING_MCP_PATH, options.mcpRevisions ?? MCP_REVISIONS, () => ({
       info: { name: MONITORING_MCP_SERVICE_NAME, version: '1.0.0' },
-      register: (host) => registerMonitoringMcpTools(host, { prometheusBaseUrl: options.prometheusBaseUrl, fetch, timeoutMs: prometheusTimeoutMs, log, info: config }),
+      register: (host) => registerMonitoringMcpTools(host, { prometheusBaseUrl: options.prometheusBaseUrl, fetch: prometheusFetch, timeoutMs: prometheusTimeoutMs, log, info: config }),
     })),
   );
   app.use(...jsonFallbackHandlers());

@@ -42,6 +42,7 @@ export function statelessMcpRouter(path: string, createServer: (req: Request) =>
     });
     try {
       await server.connect(transport);
+      // A middleware that read the body already (monitoring-mcp's spec auth, the revision router) leaves it parsed in req.body.
       await transport.handleRequest(req, res, (req as Request & { body?: unknown }).body);
     } catch {
       if (!res.headersSent) sendJsonRpcError(res, 500, JSON_RPC_INTERNAL_ERROR, 'Internal server error');

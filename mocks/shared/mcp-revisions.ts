@@ -73,18 +73,22 @@ export function mcpRevisionsRouter(path: string, revisions: readonly McpRevision
   const router = express.Router();
   const legacyRouter = speaksLegacy ? statelessMcpRouter(path, legacy) : undefined;
   router.post(path, async (req, res, next) => {
-    const body = await readBody(req, DEFAULT_MAX_REQUEST_BODY_SIZE);
+    // A middleware before this one (monitoring-mcp's spec auth) may have read and parsed the body already.
+    const read = (req as Request & { body?: unknown }).body;
+    const body = read !== undefined ? Buffer.from(JSON.stringify(read)) : await readBody(req, DEFAULT_MAX_REQUEST_BODY_SIZE);
     if (body === undefined) {
       sendJsonRpcError(res, 413, JSON_RPC_SERVER_ERROR, `Payload Too Large: the body exceeds ${DEFAULT_MAX_REQUEST_BODY_SIZE} bytes`);
       return;
     }
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(body.toString('utf8'));
-    } catch {
-      // The answer of the v1 transport, which a legacy client would have got.
-      sendJsonRpcError(res, 400, -32700, 'Parse error: Invalid JSON');
-      return;
+    let parsed: unknown = read;
+    if (read === undefined) {
+      try {
+        parsed = JSON.parse(body.toString('utf8'));
+      } catch {
+        // The answer of the v1 transport, which a legacy client would have got.
+        sendJsonRpcError(res, 400, -32700, 'Parse error: Invalid JSON');
+        return;
+      }
     }
     const request = webRequest(req, body);
     if (legacyRouter && (await isLegacyRequest(request, parsed))) {

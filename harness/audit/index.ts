@@ -1,0 +1,16 @@
+export { auditTopology } from './audit.ts';
+export type { AuditOptions } from './audit.ts';
+export { AuditError } from './errors.ts';
+export type { AuditErrorCode } from './errors.ts';
+export { SEVERITIES, SeveritySchema, atLeast, findings } from './finding.ts';
+export { formatAuditText, toAuditJson, toAuditJUnit, toAuditSarif, summarize, failsAt } from './report-formats.ts';
+export type { AuditReport, CheckResult, Clause, Exchange, Reachability, Severity } from './finding.ts';
+export { CLAUSES } from './clauses.ts';
+export { TOKEN_BATTERY, runTokenBattery } from './token-checks.ts';
+export { discover, checkAuthServer, checkOrigin, checkInsufficientScope, authServerMetadataUrls, FOREIGN_ORIGIN } from './protocol-checks.ts';
+export type { Discovery } from './protocol-checks.ts';
+export { reachabilityMatrix, networkChecks } from './network-checks.ts';
+export type { NetworkTargets } from './network-checks.ts';
+export { probe, directRouter, tokenLabel, initializeRequest } from './exchange.ts';
+export type { ProbeAnswer, ProbeRequest, Route, Router } from './exchange.ts';
+export type { AuditContext, Minter, ServerUnderAudit } from './target.ts';
