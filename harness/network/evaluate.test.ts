@@ -76,7 +76,7 @@ describe('evaluateFlow', () => {
     ['proto any', { port: 8000, proto: 'any', host: 'any' }, 8000, 'udp', true],
     ['proto udp for tcp', { port: 8000, proto: 'udp', host: 'any' }, 8000, 'tcp', false],
     ['proto icmp with port any', { port: 'any', proto: 'icmp', host: 'any' }, 0, 'icmp', true],
-    ['proto icmp with a port (icmp has none)', { port: 8, proto: 'icmp', host: 'any' }, 8, 'icmp', false],
+    ['proto icmp with a port (1.11 ignores it)', { port: 8, proto: 'icmp', host: 'any' }, 8, 'icmp', true],
     ['host by name', { port: 8000, proto: 'tcp', host: 'monitoring-mcp' }, 8000, 'tcp', true],
     ['another host', { port: 8000, proto: 'tcp', host: 'grafana' }, 8000, 'tcp', false],
     ['group held', { port: 8000, proto: 'tcp', group: 'monitoring-mcp' }, 8000, 'tcp', true],
