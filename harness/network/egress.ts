@@ -153,6 +153,7 @@ export async function startNetwork(options: StartNetworkOptions): Promise<Starte
       to: { identity: to.identity, firewall: to.firewall },
       port,
       proto: 'tcp',
+      ...(resolution.kind === 'subnet' ? { toIp: resolution.ip } : {}),
     });
     const denying = !verdict.outbound.allowed ? verdict.outbound : !verdict.inbound.allowed ? verdict.inbound : undefined;
     const reason = denying

@@ -15,9 +15,11 @@ export type {
   PortMatch,
   Proto,
 } from './firewall.ts';
-export { evaluateFlow } from './evaluate.ts';
+export { evaluateFlow, evaluateSide } from './evaluate.ts';
 export type { FlowQuery, FlowVerdict, SideVerdict } from './evaluate.ts';
 export { Conntrack } from './conntrack.ts';
+export { CURRENT_NEBULA, NEBULA_VERSIONS, NebulaVersionSchema, denyAnsweredBy, nebulaBehaviour } from './versions.ts';
+export type { NebulaBehaviour, NebulaVersion } from './versions.ts';
 export { NameRegistry, createNames } from './names.ts';
 export type { NameRegistryOptions, NetworkNode, NetworkService, Resolution } from './names.ts';
 export { startNetwork } from './egress.ts';

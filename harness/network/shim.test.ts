@@ -61,6 +61,21 @@ describe('startShim', () => {
   });
 
   it.each([
+    ['1.10', 'drop'],
+    ['1.11', 'reject'],
+  ] as const)('judges with the Nebula version of its config (%s: outbound_action reject answers an outbound denial with %s)', async (nebula, verdict) => {
+    const base = config({ host: 'localhost', port: 1 });
+    const worker = { ...base.nodes[0]!, firewall: { outbound: [], outbound_action: 'reject' } };
+    await using shim = await startShim({ ...base, nebula, nodes: [worker, base.nodes[1]!] });
+    const decided = new Promise((resolve) => shim.network.onEvent(resolve));
+    const attempt = proxiedFetch(shim.egress['claude-worker']!.proxyUrl)(`http://${MCP}:8000/`).catch(() => undefined);
+    expect(await decided).toMatchObject({ source: 'claude-worker', verdict });
+    await shim.close();
+    await attempt;
+  });
+
+  it.each([
+    ['an unknown Nebula version', { ...config({ host: 'localhost', port: 1 }), nebula: '1.7' }],
     ['a subnet the shim has no address in', config({ host: 'localhost', port: 1 }, { subnet: '192.0.2.0/24' })],
     ['a subnet that is not one', config({ host: 'localhost', port: 1 }, { subnet: 'dev-net' })],
     ['no nodes', { proxyPort: 0, nodes: [] }],

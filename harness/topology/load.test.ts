@@ -123,6 +123,39 @@ expect:
     expect(error.location).toMatchObject({ line: 7, field: 'nodes.worker.firewall.outbound[0]' });
   });
 
+  it('reads the Nebula version, a node\'s CA fingerprint and its unsafe networks', async () => {
+    const sha = 'ab'.repeat(32);
+    const file = await write(
+      'versions.yaml',
+      `extends: base.yaml\nnebula: "1.10"\npatch:\n  nodes:\n    lenient:\n      ca_name: ca-dev\n      ca_sha: "${sha}"\n      subnets: [192.168.50.0/24]\n`,
+    );
+    const [scenario] = await loadScenarioFile(file, { root: dir });
+    expect(scenario!.topology.nebula).toBe('1.10');
+    const lenient = scenario!.topology.nodes.find((node) => node.name === 'lenient')!;
+    expect(lenient.identity).toMatchObject({ caName: 'ca-dev', caSha: sha, subnets: ['192.168.50.0/24'] });
+    expect(lenient.firewall.nebula).toBe('1.10');
+    expect((await loadScenarioFile(path.join(dir, 'base.yaml'), { root: dir }))[0]!.topology.nebula).toBe('1.11');
+  });
+
+  it.each([
+    ['an unknown Nebula version', 'nebula: "1.7"\n', 'nebula', 'unknown Nebula version "1.7"; known versions: 1.6, 1.9, 1.10, 1.11'],
+    ['a Nebula version YAML reads as a number', 'nebula: 1.10\n', 'nebula', 'write the Nebula version as a quoted string'],
+    ['a CA fingerprint that is not one', 'patch:\n  nodes:\n    lenient:\n      ca_sha: sha-dev\n', 'nodes.lenient.ca_sha', 'a CA fingerprint: 64 lower-case hex digits'],
+  ])('rejects %s, naming the field', async (_name, extra, field, message) => {
+    const error = await loadError('bad-version.yaml', `extends: base.yaml\n${extra}`);
+    expect(error.code).toBe('ERR_SCENARIO_INVALID');
+    expect(error.location).toMatchObject({ field });
+    expect(error.message).toContain(message);
+  });
+
+  it('parses the firewall with the topology\'s Nebula version (cidr: any is an error before 1.10)', async () => {
+    const patch = 'patch:\n  nodes:\n    worker:\n      firewall:\n        outbound:\n          - {port: 8000, proto: tcp, cidr: any}\n';
+    const error = await loadError('cidr-any-19.yaml', `extends: base.yaml\nnebula: "1.9"\n${patch}`);
+    expect(error.location).toMatchObject({ field: 'nodes.worker.firewall.outbound[0].cidr' });
+    const [scenario] = await loadScenarioFile(await write('cidr-any-110.yaml', `extends: base.yaml\nnebula: "1.10"\n${patch}`), { root: dir });
+    expect(scenario!.topology.nodes.find((node) => node.name === 'worker')!.firewall.outbound[0]!.anyPeer).toBe(true);
+  });
+
   it('rejects a worker config error with the worker block named', async () => {
     const error = await loadError(
       'bad-worker.yaml',

@@ -190,6 +190,7 @@ export function planTopology(topology: Topology, options: PlanOptions): Topology
       namePorts,
       // As in-process: a held (dropped) connection outlives the worker's bound, so the worker sees a timeout.
       dropHoldMs: topology.timeoutMs * 2,
+      nebula: topology.nebula,
     }),
   };
 }
