@@ -13,6 +13,8 @@ export interface FlowQuery {
    * unsafe networks (`subnets`), which `to` routes for.
    */
   toIp?: string;
+  /** The address `from` sends from: its overlay IP (the default), or (a router's return traffic) an address in its `subnets`. */
+  fromIp?: string;
   /** The initiator's port; only conntrack uses it. */
   sourcePort?: number;
 }
@@ -68,8 +70,8 @@ export function evaluateSide(query: FlowQuery, direction: Direction): SideVerdic
   const action = self.firewall.denyAction[direction];
   // Nebula's packet view: the local address is this node's end of the flow, the remote one the peer's.
   const addresses = direction === 'outbound'
-    ? { local: query.from.identity.ip, remote: query.toIp ?? query.to.identity.ip }
-    : { local: query.toIp ?? query.to.identity.ip, remote: query.from.identity.ip };
+    ? { local: query.fromIp ?? query.from.identity.ip, remote: query.toIp ?? query.to.identity.ip }
+    : { local: query.toIp ?? query.to.identity.ip, remote: query.fromIp ?? query.from.identity.ip };
   const base = { node: self.identity.name, direction, action };
   const misses: SideVerdict['misses'] = [];
   for (const rule of rules) {

@@ -1,0 +1,110 @@
+import { describe, expect, it } from 'vitest';
+import { ManualClock } from '../../mocks/shared/index.ts';
+import { Conntrack } from './conntrack.ts';
+import type { TrackedQuery } from './conntrack.ts';
+import { evaluateFlow } from './evaluate.ts';
+import { parseFirewall } from './firewall.ts';
+import type { NodeIdentity } from './identity.ts';
+
+const worker: NodeIdentity = { name: 'claude-worker', ip: '10.42.0.1', groups: ['dev'] };
+const mcp: NodeIdentity = { name: 'monitoring-mcp', ip: '10.42.0.2', groups: ['dev', 'monitoring-mcp'] };
+const MINUTE = 60_000;
+
+/** The seed's shape: the worker may open 8000 to monitoring-mcp and has no inbound rule at all. */
+function setup(options: { worker?: object; mcp?: object } = {}) {
+  const clock = new ManualClock();
+  const conntrack = new Conntrack({ clock });
+  const query: TrackedQuery = {
+    from: { identity: worker, firewall: parseFirewall({ outbound: [{ port: 8000, proto: 'tcp', group: 'monitoring-mcp' }], ...options.worker }) },
+    to: { identity: mcp, firewall: parseFirewall({ inbound: [{ port: 8000, proto: 'tcp', group: 'dev' }], outbound: [{ port: 'any', proto: 'any', host: 'any' }], ...options.mcp }) },
+    port: 8000,
+    sourcePort: 51000,
+    proto: 'tcp',
+  };
+  return { clock, conntrack, query };
+}
+
+describe('Conntrack', () => {
+  it('passes return traffic to the initiator, which has no inbound rule, through both nodes\' entries', () => {
+    const { conntrack, query } = setup();
+    // Judged by the rules alone, the reply is a new flow monitoring-mcp -> worker:51000, and the worker drops it.
+    expect(evaluateFlow({ from: query.to, to: query.from, port: 51000, proto: 'tcp' }).verdict).toBe('drop');
+    const flow = conntrack.track(query);
+    expect(flow.packet('return')).toEqual({ verdict: 'allow', sender: 'conntrack', receiver: 'conntrack' });
+    expect(flow.packet('forward')).toEqual({ verdict: 'allow', sender: 'conntrack', receiver: 'conntrack' });
+    expect([conntrack.size('claude-worker'), conntrack.size('monitoring-mcp')]).toEqual([1, 1]);
+  });
+
+  it('drops return traffic once the flow idled out (tcp 12m), judged by the initiator\'s inbound rules', () => {
+    const { clock, conntrack, query } = setup();
+    const flow = conntrack.track(query);
+    clock.advance(12 * MINUTE - 1);
+    expect(flow.packet('return').verdict).toBe('allow');
+    clock.advance(12 * MINUTE);
+    const late = flow.packet('return');
+    expect(late.verdict).toBe('drop');
+    // monitoring-mcp's outbound rules pass it (and re-add its entry); the worker's empty inbound table denies it.
+    expect(late.sender).toMatchObject({ node: 'monitoring-mcp', direction: 'outbound', allowed: true });
+    expect(late.denied).toMatchObject({ node: 'claude-worker', direction: 'inbound', allowed: false, reason: 'claude-worker has no inbound rules (default deny)' });
+    expect(conntrack.size('claude-worker')).toBe(0);
+  });
+
+  it('refreshes an entry on every packet, so a flow that keeps talking never expires', () => {
+    const { clock, conntrack, query } = setup();
+    const flow = conntrack.track(query);
+    for (let i = 0; i < 5; i++) {
+      clock.advance(10 * MINUTE);
+      expect(flow.packet(i % 2 === 0 ? 'forward' : 'return').verdict).toBe('allow');
+    }
+    clock.advance(10 * MINUTE);
+    expect(flow.packet('return').verdict).toBe('allow');
+  });
+
+  it('re-admits an expired flow when the initiator sends again, which lets the held return traffic through', () => {
+    const { clock, conntrack, query } = setup();
+    const flow = conntrack.track(query);
+    clock.advance(13 * MINUTE);
+    expect(flow.packet('return').verdict).toBe('drop');
+    let reopened = 0;
+    flow.onceReopened(() => reopened++);
+    const forward = flow.packet('forward');
+    expect(forward.verdict).toBe('allow');
+    expect(forward.sender).toMatchObject({ node: 'claude-worker', direction: 'outbound', allowed: true, rule: 'port 8000/tcp group monitoring-mcp' });
+    expect(reopened).toBe(1);
+    expect(flow.packet('return')).toEqual({ verdict: 'allow', sender: 'conntrack', receiver: 'conntrack' });
+  });
+
+  it('expires each node\'s entry with that node\'s own firewall.conntrack timeouts', () => {
+    const { clock, conntrack, query } = setup({ worker: { conntrack: { tcp_timeout: '30s' } } });
+    const flow = conntrack.track(query);
+    clock.advance(30_000);
+    expect([conntrack.size('claude-worker'), conntrack.size('monitoring-mcp')]).toEqual([0, 1]);
+    expect(flow.packet('return').denied).toMatchObject({ node: 'claude-worker', direction: 'inbound' });
+  });
+
+  it('uses udp_timeout (3m) for udp flows', () => {
+    const { clock, conntrack, query } = setup({
+      worker: { outbound: [{ port: 8000, proto: 'udp', group: 'monitoring-mcp' }] },
+      mcp: { inbound: [{ port: 8000, proto: 'udp', group: 'dev' }] },
+    });
+    const flow = conntrack.track({ ...query, proto: 'udp' });
+    clock.advance(3 * MINUTE - 1);
+    expect(flow.packet('return').verdict).toBe('allow');
+    clock.advance(3 * MINUTE);
+    expect(flow.packet('return').verdict).toBe('drop');
+  });
+
+  it('answers an expired flow\'s denied packet with the denying table\'s action (1.11: inbound_action)', () => {
+    const { clock, conntrack, query } = setup({ worker: { inbound_action: 'reject' } });
+    const flow = conntrack.track(query);
+    clock.advance(12 * MINUTE);
+    expect(flow.packet('return').verdict).toBe('reject');
+  });
+
+  it('keeps the return traffic when the initiator has an inbound rule for it', () => {
+    const { clock, conntrack, query } = setup({ worker: { inbound: [{ port: 'any', proto: 'tcp', group: 'monitoring-mcp' }] } });
+    const flow = conntrack.track(query);
+    clock.advance(60 * MINUTE);
+    expect(flow.packet('return')).toMatchObject({ verdict: 'allow', receiver: { node: 'claude-worker', allowed: true } });
+  });
+});
