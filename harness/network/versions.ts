@@ -140,3 +140,22 @@ export function denyAnsweredBy(behaviour: NebulaBehaviour, side: 'outbound' | 'i
   if (side === 'outbound') return swapped ? 'inbound_action' : 'outbound_action';
   return swapped ? 'outbound_action' : 'inbound_action';
 }
+
+/**
+ * The version behaviour behind a denied flow's answer (drop or reject), for `harness explain`.
+ *
+ * @example
+ * describeDenial(fw, 'outbound', 'claude-worker');
+ * // "Nebula 1.10 (1.10.3): a flow denied by claude-worker's outbound rules is answered by its inbound_action (drop): ..."
+ */
+export function describeDenial(firewall: { nebula: NebulaVersion; outboundAction: string; inboundAction: string; denyAction: Record<'outbound' | 'inbound', string> }, side: 'outbound' | 'inbound', node: string): string {
+  const behaviour = nebulaBehaviour(firewall.nebula);
+  const head = `Nebula ${behaviour.version} (${behaviour.release})`;
+  const setting = denyAnsweredBy(behaviour, side);
+  if (setting === undefined) return `${head} has no reject action (inbound_action/outbound_action arrived in 1.7.0): every denied flow is dropped`;
+  const answer = `${head}: a flow denied by ${node}'s ${side} rules is answered by its ${setting} (${firewall.denyAction[side]})`;
+  const named = side === 'outbound' ? 'outbound_action' : 'inbound_action';
+  if (setting === named) return `${answer}, as named (the direction fix of 1.11.0, slackhq/nebula#1798)`;
+  const other = side === 'outbound' ? firewall.outboundAction : firewall.inboundAction;
+  return `${answer}, not its ${named} (${other}): up to 1.10.x the two settings were applied to the opposite direction (fixed in 1.11.0, slackhq/nebula#1798)`;
+}

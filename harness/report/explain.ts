@@ -1,3 +1,4 @@
+import { describeDenial } from '../network/index.ts';
 import type { Firewall } from '../network/index.ts';
 import type { ScenarioResult, ServerOutcome } from '../runner/index.ts';
 import type { Scenario, TopologyNode } from '../topology/index.ts';
@@ -24,6 +25,8 @@ export function formatExplanation(scenario: Scenario, result: ScenarioResult): s
       const hop = server.reason.hop;
       if (hop) lines.push(`  hop: ${hop.from} -> ${hop.to}:${hop.port}${hop.verdict ? ` (${hop.verdict}${hop.side ? ` by ${hop.from === hop.to ? '' : hop.side === 'outbound' ? `${hop.from}'s outbound` : `${hop.to}'s inbound`} rules` : ''})` : ''}`);
       lines.push(`  why: ${server.reason.kind}: ${server.reason.detail}`);
+      const nebula = denialVersion(scenario, server);
+      if (nebula) lines.push(`  nebula: ${nebula}`);
       const fix = suggestion(scenario, server);
       if (fix) lines.push(`  to pass: ${fix}`);
     }
@@ -31,6 +34,15 @@ export function formatExplanation(scenario: Scenario, result: ScenarioResult): s
     lines.push('');
   }
   return `${lines.join('\n')}`;
+}
+
+/** The Nebula version behaviour that chose drop or reject for a blocked hop. */
+function denialVersion(scenario: Scenario, server: ServerOutcome): string | undefined {
+  const hop = server.reason?.hop;
+  if (!hop?.side || (hop.verdict !== 'drop' && hop.verdict !== 'reject')) return undefined;
+  const name = hop.side === 'outbound' ? hop.from : hop.to;
+  const node = scenario.topology.nodes.find((candidate) => candidate.name === name);
+  return node && describeDenial(node.firewall, hop.side, node.name);
 }
 
 function suggestion(scenario: Scenario, server: ServerOutcome): string | undefined {
