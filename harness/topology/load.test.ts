@@ -2,6 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { evaluateFlow } from '../network/index.ts';
 import { loadScenarioFile, TopologyError } from './index.ts';
 
 let dir: string;
@@ -135,6 +136,22 @@ expect:
     expect(lenient.identity).toMatchObject({ caName: 'ca-dev', caSha: sha, subnets: ['192.168.50.0/24'] });
     expect(lenient.firewall.nebula).toBe('1.10');
     expect((await loadScenarioFile(path.join(dir, 'base.yaml'), { root: dir }))[0]!.topology.nebula).toBe('1.11');
+  });
+
+  it.each([
+    ['the CA the rule names', 'ab'.repeat(32), 'allow'],
+    ['another CA', 'cd'.repeat(32), 'drop'],
+  ])('judges a ca_sha rule against a node signed by %s: %s', async (_name, sha, verdict) => {
+    const rule = `{port: 8000, proto: tcp, ca_sha: "${'ab'.repeat(32)}"}`;
+    const file = await write(
+      `ca-sha-${verdict}.yaml`,
+      `extends: base.yaml\npatch:\n  nodes:\n    worker:\n      ca_sha: "${sha}"\n    lenient:\n      firewall:\n        inbound:\n          - ${rule}\n`,
+    );
+    const [scenario] = await loadScenarioFile(file, { root: dir });
+    const [worker, lenient] = ['worker', 'lenient'].map((name) => scenario!.topology.nodes.find((node) => node.name === name)!);
+    const result = evaluateFlow({ from: worker!, to: lenient!, port: 8000, proto: 'tcp' });
+    expect(result.verdict).toBe(verdict);
+    if (verdict === 'drop') expect(result.inbound.reason).toContain(`needs ca_sha ${'ab'.repeat(32)}; worker has CA (unnamed), sha ${sha}`);
   });
 
   it.each([
