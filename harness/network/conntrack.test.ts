@@ -35,35 +35,48 @@ describe('Conntrack', () => {
     expect([conntrack.size('claude-worker'), conntrack.size('monitoring-mcp')]).toEqual([1, 1]);
   });
 
-  it('drops return traffic once the flow idled out (tcp 12m), judged by the initiator\'s inbound rules', () => {
+  it('keeps an idle flow past its timeout while its node adds nothing new: Nebula\'s wheel turns only on new entries', () => {
     const { clock, conntrack, query } = setup();
     const flow = conntrack.track(query);
-    clock.advance(12 * MINUTE - 1);
+    clock.advance(60 * MINUTE);
     expect(flow.packet('return').verdict).toBe('allow');
-    clock.advance(12 * MINUTE);
+  });
+
+  it('forgets an idle 12m tcp flow once a new entry turns the wheel past its slot (15m: 4 ticks of 3m, plus one)', () => {
+    const { clock, conntrack, query } = setup();
+    const flow = conntrack.track(query);
+    clock.advance(15 * MINUTE);
+    conntrack.track({ ...query, sourcePort: 51001 });
     const late = flow.packet('return');
     expect(late.verdict).toBe('drop');
     // monitoring-mcp's outbound rules pass it (and re-add its entry); the worker's empty inbound table denies it.
     expect(late.sender).toMatchObject({ node: 'monitoring-mcp', direction: 'outbound', allowed: true });
     expect(late.denied).toMatchObject({ node: 'claude-worker', direction: 'inbound', allowed: false, reason: 'claude-worker has no inbound rules (default deny)' });
-    expect(conntrack.size('claude-worker')).toBe(0);
   });
 
-  it('refreshes an entry on every packet, so a flow that keeps talking never expires', () => {
+  it('still holds the flow when the wheel turned short of its slot (14m59s)', () => {
     const { clock, conntrack, query } = setup();
     const flow = conntrack.track(query);
-    for (let i = 0; i < 5; i++) {
-      clock.advance(10 * MINUTE);
-      expect(flow.packet(i % 2 === 0 ? 'forward' : 'return').verdict).toBe('allow');
-    }
-    clock.advance(10 * MINUTE);
+    clock.advance(15 * MINUTE - 1_000);
+    conntrack.track({ ...query, sourcePort: 51001 });
     expect(flow.packet('return').verdict).toBe('allow');
+  });
+
+  it('puts a refreshed entry back on the wheel for the time it has left, so a flow that keeps talking stays', () => {
+    const { clock, conntrack, query } = setup();
+    const flow = conntrack.track(query);
+    clock.advance(10 * MINUTE);
+    expect(flow.packet('return').verdict).toBe('allow'); // expiry now 22m
+    clock.advance(5 * MINUTE);
+    conntrack.track({ ...query, sourcePort: 51001 }); // the wheel reaches the flow's slot at 15m
+    expect(flow.packet('return')).toEqual({ verdict: 'allow', sender: 'conntrack', receiver: 'conntrack' });
   });
 
   it('re-admits an expired flow when the initiator sends again, which lets the held return traffic through', () => {
     const { clock, conntrack, query } = setup();
     const flow = conntrack.track(query);
-    clock.advance(13 * MINUTE);
+    clock.advance(15 * MINUTE);
+    conntrack.track({ ...query, sourcePort: 51001 });
     expect(flow.packet('return').verdict).toBe('drop');
     let reopened = 0;
     flow.onceReopened(() => reopened++);
@@ -74,30 +87,37 @@ describe('Conntrack', () => {
     expect(flow.packet('return')).toEqual({ verdict: 'allow', sender: 'conntrack', receiver: 'conntrack' });
   });
 
-  it('expires each node\'s entry with that node\'s own firewall.conntrack timeouts', () => {
+  it('expires each node\'s entry with that node\'s own firewall.conntrack timeouts (worker tcp 30s: gone at 60s)', () => {
     const { clock, conntrack, query } = setup({ worker: { conntrack: { tcp_timeout: '30s' } } });
     const flow = conntrack.track(query);
-    clock.advance(30_000);
-    expect([conntrack.size('claude-worker'), conntrack.size('monitoring-mcp')]).toEqual([0, 1]);
-    expect(flow.packet('return').denied).toMatchObject({ node: 'claude-worker', direction: 'inbound' });
+    clock.advance(60_000);
+    conntrack.track({ ...query, sourcePort: 51001 });
+    const late = flow.packet('return');
+    // monitoring-mcp (12m) still holds it; the worker (30s) does not.
+    expect(late.sender).toBe('conntrack');
+    expect(late.denied).toMatchObject({ node: 'claude-worker', direction: 'inbound' });
   });
 
-  it('uses udp_timeout (3m) for udp flows', () => {
+  it.each([
+    [6 * MINUTE - 1_000, 'allow'],
+    [6 * MINUTE, 'drop'],
+  ])('uses udp_timeout (3m) for udp flows: after %d ms and a new entry, %s', (ms, verdict) => {
     const { clock, conntrack, query } = setup({
       worker: { outbound: [{ port: 8000, proto: 'udp', group: 'monitoring-mcp' }] },
       mcp: { inbound: [{ port: 8000, proto: 'udp', group: 'dev' }] },
     });
-    const flow = conntrack.track({ ...query, proto: 'udp' });
-    clock.advance(3 * MINUTE - 1);
-    expect(flow.packet('return').verdict).toBe('allow');
-    clock.advance(3 * MINUTE);
-    expect(flow.packet('return').verdict).toBe('drop');
+    const udp = { ...query, proto: 'udp' as const };
+    const flow = conntrack.track(udp);
+    clock.advance(ms);
+    conntrack.track({ ...udp, sourcePort: 51001 });
+    expect(flow.packet('return').verdict).toBe(verdict);
   });
 
   it('answers an expired flow\'s denied packet with the denying table\'s action (1.11: inbound_action)', () => {
     const { clock, conntrack, query } = setup({ worker: { inbound_action: 'reject' } });
     const flow = conntrack.track(query);
-    clock.advance(12 * MINUTE);
+    clock.advance(15 * MINUTE);
+    conntrack.track({ ...query, sourcePort: 51001 });
     expect(flow.packet('return').verdict).toBe('reject');
   });
 
@@ -105,6 +125,7 @@ describe('Conntrack', () => {
     const { clock, conntrack, query } = setup({ worker: { inbound: [{ port: 'any', proto: 'tcp', group: 'monitoring-mcp' }] } });
     const flow = conntrack.track(query);
     clock.advance(60 * MINUTE);
+    conntrack.track({ ...query, sourcePort: 51001 });
     expect(flow.packet('return')).toMatchObject({ verdict: 'allow', receiver: { node: 'claude-worker', allowed: true } });
   });
 });

@@ -2,7 +2,7 @@ import { systemClock } from '../../mocks/shared/index.ts';
 import type { Clock } from '../../mocks/shared/index.ts';
 import { evaluateSide } from './evaluate.ts';
 import type { FlowQuery, SideVerdict } from './evaluate.ts';
-import type { FirewallAction } from './firewall.ts';
+import type { Firewall, FirewallAction } from './firewall.ts';
 
 /** Which way a packet of a tracked flow goes: from the initiator (`forward`) or back to it (`return`). */
 export type PacketDirection = 'forward' | 'return';
@@ -20,68 +20,151 @@ export interface PacketVerdict {
 /** A flow the rules allowed, with a source port: the unit conntrack keeps, one entry per node it joins. */
 export type TrackedQuery = FlowQuery & { sourcePort: number };
 
+type Timeouts = Firewall['conntrack'];
+
 /**
- * Nebula's connection tracking (firewall.go: Drop, inConns, addConn), one table per node as each
- * Nebula keeps its own. A packet crossing a node passes if that node's table holds the flow's
- * tuple, which refreshes the entry to now + the node's timeout for the protocol (tcp 12m, udp 3m,
- * other 10m unless `firewall.conntrack` says otherwise; every packet refreshes, there is no
- * FIN/RST handling). Without an entry the node's rules judge the packet, and a pass re-adds it.
- * So return traffic of an allowed flow passes the initiator's inbound side with no inbound rule,
- * until the flow idles out.
+ * Nebula's connection tracking (firewall.go: Drop, inConns, addConn, evict, and the timer wheel of
+ * timeout.go), one table per node as each Nebula keeps its own. A packet crossing a node passes if
+ * that node's table holds the flow's tuple, which refreshes the entry's expiry to now + the node's
+ * timeout for the protocol (tcp 12m, udp 3m, other 10m unless `firewall.conntrack` says otherwise;
+ * every packet refreshes, there is no FIN/RST handling). Without an entry the node's rules judge the
+ * packet, and a pass adds it. So return traffic of an allowed flow passes the initiator's inbound
+ * side with no inbound rule.
+ *
+ * Removal is Nebula's, lazy: an entry sits in a wheel slot about its timeout ahead (ticks of the
+ * smallest timeout, rounded up, plus one); the wheel turns only when the node adds a new entry;
+ * each packet the node checks takes one entry off the turned slots and drops it if its expiry has
+ * passed (else puts it back for the time left). An idle flow on a node that opens nothing new is
+ * never forgotten; with new flows, a 12m tcp entry goes between 15 and 18 minutes after it was added.
  *
  * @example
  * const conntrack = new Conntrack({ clock });
  * const flow = conntrack.track({ from: worker, to: mcp, port: 8000, sourcePort: 51000, proto: 'tcp' });
  * flow.packet('return').verdict; // 'allow': the entries from the allowed first packet
- * clock.advance(12 * 60_000);
- * flow.packet('return').verdict; // 'drop' when the worker has no inbound rule for it
  */
 export class Conntrack {
   readonly #clock: Clock;
-  /** node name -> tuple -> expiry (ms on the clock). */
-  readonly #tables = new Map<string, Map<string, number>>();
+  readonly #tables = new Map<string, NodeTable>();
 
   constructor(options: { clock?: Clock } = {}) {
     this.#clock = options.clock ?? systemClock;
   }
 
-  /** Live entries of `node`'s table. */
+  /** Entries `node`'s table holds (expired ones the wheel has not yet removed included, as in Nebula). */
   size(node: string): number {
-    const table = this.#tables.get(node);
-    if (!table) return 0;
-    this.#purge(table);
-    return table.size;
+    return this.#tables.get(node)?.entries.size ?? 0;
   }
 
-  /** Tracks a flow whose first packet the rules allowed: both nodes' tables get their entry now. */
+  /** Tracks a flow whose first packet the rules allowed: both nodes check (purge one) and add their entry now. */
   track(query: TrackedQuery): TrackedFlow {
     const flow = new TrackedFlow(this, query);
     flow.admit();
     return flow;
   }
 
-  /** Whether `node` tracks `tuple`; refreshes it when it does (every packet does, in Nebula). */
-  hit(node: string, tuple: string, timeoutMs: number): boolean {
-    const table = this.#table(node);
-    this.#purge(table);
-    if (!table.has(tuple)) return false;
-    table.set(tuple, this.#clock.now() + timeoutMs);
+  /**
+   * Nebula's inConns: takes one turned-out entry off `node`'s wheel (evicting it if expired), then
+   * says whether the table holds `tuple`, refreshing it when it does.
+   */
+  hit(node: string, timeouts: Timeouts, tuple: string, timeoutMs: number): boolean {
+    const table = this.#table(node, timeouts);
+    const now = this.#clock.now();
+    table.purgeOne(now);
+    const entry = table.entries.get(tuple);
+    if (entry === undefined) return false;
+    table.entries.set(tuple, now + timeoutMs);
     return true;
   }
 
-  add(node: string, tuple: string, timeoutMs: number): void {
-    this.#table(node).set(tuple, this.#clock.now() + timeoutMs);
+  /** Nebula's addConn: a new tuple turns the wheel to now and takes a slot; a known one only gets a new expiry. */
+  add(node: string, timeouts: Timeouts, tuple: string, timeoutMs: number): void {
+    const table = this.#table(node, timeouts);
+    const now = this.#clock.now();
+    if (!table.entries.has(tuple)) {
+      table.wheel.advance(now);
+      table.wheel.add(tuple, timeoutMs);
+    }
+    table.entries.set(tuple, now + timeoutMs);
   }
 
-  #table(node: string): Map<string, number> {
+  /** A packet `node` checked that matched no entry and that its rules denied: inConns still purged one. */
+  checked(node: string, timeouts: Timeouts): void {
+    this.#table(node, timeouts).purgeOne(this.#clock.now());
+  }
+
+  #table(node: string, timeouts: Timeouts): NodeTable {
     let table = this.#tables.get(node);
-    if (!table) this.#tables.set(node, (table = new Map()));
+    if (!table) this.#tables.set(node, (table = new NodeTable(timeouts)));
     return table;
   }
+}
 
-  #purge(table: Map<string, number>): void {
-    const now = this.#clock.now();
-    for (const [tuple, expires] of table) if (expires <= now) table.delete(tuple);
+/** One node's entries (tuple -> expiry) and the wheel that removes them. */
+class NodeTable {
+  readonly entries = new Map<string, number>();
+  readonly wheel: ExpiryWheel;
+
+  constructor(timeouts: Timeouts) {
+    const all = [timeouts.tcpTimeoutMs, timeouts.udpTimeoutMs, timeouts.defaultTimeoutMs];
+    this.wheel = new ExpiryWheel(Math.max(1, Math.min(...all)), Math.max(...all));
+  }
+
+  /** Nebula's Purge + evict: one turned-out tuple; gone if expired, else back on the wheel for the time left. */
+  purgeOne(now: number): void {
+    const tuple = this.wheel.takeTurnedOut();
+    if (tuple === undefined) return;
+    const expires = this.entries.get(tuple);
+    if (expires === undefined) return;
+    if (expires > now) {
+      this.wheel.advance(now);
+      this.wheel.add(tuple, expires - now);
+    } else {
+      this.entries.delete(tuple);
+    }
+  }
+}
+
+/**
+ * A hashed timing wheel as Nebula's conntrack uses one: `length` slots of `tickMs` (the smallest
+ * timeout), enough for the largest timeout plus two; it turns only when advanced, moving the
+ * slots it passes to a turned-out queue.
+ */
+class ExpiryWheel {
+  readonly #tickMs: number;
+  readonly #maxMs: number;
+  readonly #slots: string[][];
+  #current = 0;
+  #lastTick: number | undefined;
+  readonly #turnedOut: string[] = [];
+
+  constructor(tickMs: number, maxMs: number) {
+    this.#tickMs = tickMs;
+    this.#maxMs = maxMs;
+    this.#slots = Array.from({ length: Math.floor(maxMs / tickMs) + 2 }, () => []);
+  }
+
+  /** Files `tuple` in the slot `timeoutMs` ahead: rounded up to whole ticks, plus one for the tick under way. */
+  add(tuple: string, timeoutMs: number): void {
+    const clamped = Math.min(Math.max(timeoutMs, this.#tickMs), this.#maxMs);
+    const ticks = Math.ceil(clamped / this.#tickMs) + 1;
+    this.#slots[(this.#current + ticks) % this.#slots.length]!.push(tuple);
+  }
+
+  /** Turns the wheel by the whole ticks since it last turned (at most once round). */
+  advance(now: number): void {
+    this.#lastTick ??= now;
+    const ticks = Math.floor((now - this.#lastTick) / this.#tickMs);
+    for (let i = 0; i < Math.min(ticks, this.#slots.length); i++) {
+      this.#current = (this.#current + 1) % this.#slots.length;
+      const slot = this.#slots[this.#current]!;
+      this.#turnedOut.push(...slot);
+      slot.length = 0;
+    }
+    this.#lastTick += ticks * this.#tickMs;
+  }
+
+  takeTurnedOut(): string | undefined {
+    return this.#turnedOut.shift();
   }
 }
 
@@ -110,8 +193,11 @@ export class TrackedFlow {
   /** Records the first packet the rules allowed: the initiator's outbound entry, the responder's inbound one. */
   admit(): void {
     const q = this.#query;
-    this.#conntrack.add(q.from.identity.name, tuple(q, 'sender'), timeout(q.from, q.proto));
-    this.#conntrack.add(q.to.identity.name, tuple(q, 'receiver'), timeout(q.to, q.proto));
+    // Nebula's Drop for the first packet: inConns at each node (a purge, no entry yet), the rules, addConn.
+    for (const [node, at] of [[q.from, 'sender'], [q.to, 'receiver']] as const) {
+      this.#conntrack.checked(node.identity.name, node.firewall.conntrack);
+      this.#conntrack.add(node.identity.name, node.firewall.conntrack, tuple(q, at), timeout(node, q.proto));
+    }
   }
 
   /**
@@ -138,9 +224,9 @@ export class TrackedFlow {
     const node = side === 'outbound' ? q.from : q.to;
     const key = tuple(q, side === 'outbound' ? 'sender' : 'receiver');
     const ms = timeout(node, q.proto);
-    if (this.#conntrack.hit(node.identity.name, key, ms)) return 'conntrack';
+    if (this.#conntrack.hit(node.identity.name, node.firewall.conntrack, key, ms)) return 'conntrack';
     const verdict = evaluateSide(q, side);
-    if (verdict.allowed) this.#conntrack.add(node.identity.name, key, ms);
+    if (verdict.allowed) this.#conntrack.add(node.identity.name, node.firewall.conntrack, key, ms);
     return verdict;
   }
 

@@ -68,11 +68,18 @@ async function setup(worker: FirewallConfig = {}) {
     ],
   });
   network.addService('monitoring-mcp', { name: MCP, port: 8000, target: { host: '127.0.0.1', port: service.port } });
-  const client = net.connect(network.egress('claude-worker').port, '127.0.0.1');
-  client.on('error', () => {});
-  const fromShim = reader(client);
-  client.write(`CONNECT ${MCP}:8000 HTTP/1.1\r\nHost: ${MCP}:8000\r\n\r\n`);
-  await fromShim.until('200 Connection Established\r\n\r\n');
+  const clients: net.Socket[] = [];
+  /** A new tunnel from the worker: a new conntrack entry, which is what turns Nebula's wheel. */
+  const tunnel = async () => {
+    const client = net.connect(network.egress('claude-worker').port, '127.0.0.1');
+    clients.push(client);
+    client.on('error', () => {});
+    const fromShim = reader(client);
+    client.write(`CONNECT ${MCP}:8000 HTTP/1.1\r\nHost: ${MCP}:8000\r\n\r\n`);
+    await fromShim.until('200 Connection Established\r\n\r\n');
+    return { client, fromShim };
+  };
+  const { client, fromShim } = await tunnel();
   const server = await service.accepted();
   const atServer = reader(server);
   const events = network.events;
@@ -83,9 +90,9 @@ async function setup(worker: FirewallConfig = {}) {
     });
   });
   return {
-    clock, client, server, fromShim, atServer, events, nextEvent,
+    clock, client, server, fromShim, atServer, events, nextEvent, tunnel,
     async [Symbol.asyncDispose]() {
-      client.destroy();
+      for (const socket of clients) socket.destroy();
       await network.close();
       await service[Symbol.asyncDispose]();
     },
@@ -103,11 +110,21 @@ describe('the live shim\'s conntrack', () => {
     expect(t.events.map((e) => [e.verdict, e.packet])).toEqual([['allow', undefined]]);
   });
 
-  it('holds return traffic once the flow idled past tcp_timeout, until the worker sends again', async () => {
+  it('keeps an idle flow while the worker opens nothing new, as Nebula\'s lazy wheel does', async () => {
+    await using t = await setup();
+    t.clock.advance(60 * MINUTE);
+    t.server.write('late');
+    await t.fromShim.until('late');
+    expect(t.events.filter((e) => e.packet)).toEqual([]);
+  });
+
+  it('holds return traffic once the idle flow was forgotten, until the worker sends again', async () => {
     await using t = await setup();
     t.client.write('ping');
     await t.atServer.until('ping');
-    t.clock.advance(12 * MINUTE);
+    // 12m tcp_timeout: Nebula's wheel reaches the entry at 15m, when the worker opens something new.
+    t.clock.advance(15 * MINUTE);
+    await t.tunnel();
     const dropped = t.nextEvent();
     t.server.write('late');
     const event = await dropped;
@@ -121,7 +138,8 @@ describe('the live shim\'s conntrack', () => {
 
   it('follows the node\'s own conntrack.tcp_timeout', async () => {
     await using t = await setup({ conntrack: { tcp_timeout: '30s' } });
-    t.clock.advance(30_000);
+    t.clock.advance(60_000);
+    await t.tunnel();
     const dropped = t.nextEvent();
     t.server.write('late');
     expect(await dropped).toMatchObject({ verdict: 'drop', packet: 'return' });
@@ -129,7 +147,8 @@ describe('the live shim\'s conntrack', () => {
 
   it('resets the connection when the denying table rejects (1.11: the worker\'s inbound_action)', async () => {
     await using t = await setup({ inbound_action: 'reject' });
-    t.clock.advance(12 * MINUTE);
+    t.clock.advance(15 * MINUTE);
+    await t.tunnel();
     const closed = new Promise((resolve) => t.client.once('close', resolve));
     t.server.write('late');
     await closed;
@@ -140,6 +159,7 @@ describe('the live shim\'s conntrack', () => {
   it('keeps return traffic flowing when the worker has an inbound rule for it', async () => {
     await using t = await setup({ inbound: [{ port: 'any', proto: 'tcp', group: 'monitoring-mcp' }] });
     t.clock.advance(60 * MINUTE);
+    await t.tunnel();
     t.server.write('late');
     await t.fromShim.until('late');
     expect(t.events.filter((e) => e.packet)).toEqual([]);
@@ -168,11 +188,18 @@ describe('the live shim\'s conntrack', () => {
       const forwarded = new Promise<NetworkEvent>((resolve) => network.onEvent(resolve));
       req.end();
       expect(await forwarded).toMatchObject({ verdict: 'allow', outcome: 'forwarded' });
-      clock.advance(12 * MINUTE);
+      clock.advance(15 * MINUTE);
+      // A second request from the worker is a new entry: it turns the wheel past the first flow's slot.
+      const second = http.request({ host: '127.0.0.1', port: network.egress('claude-worker').port, path: `http://${MCP}:8000/`, agent: false });
+      second.on('error', () => {});
+      const forwardedAgain = new Promise<NetworkEvent>((resolve) => network.onEvent(resolve));
+      second.end();
+      expect(await forwardedAgain).toMatchObject({ verdict: 'allow', outcome: 'forwarded' });
       const dropped = new Promise<NetworkEvent>((resolve) => network.onEvent(resolve));
       respond!();
       expect(await dropped).toMatchObject({ verdict: 'drop', packet: 'return', via: 'http' });
       req.destroy();
+      second.destroy();
     } finally {
       service.closeAllConnections();
       await new Promise<void>((resolve) => service.close(() => resolve()));
