@@ -35,7 +35,7 @@ type Timeouts = Firewall['conntrack'];
  * smallest timeout, rounded up, plus one); the wheel turns only when the node adds a new entry;
  * each packet the node checks takes one entry off the turned slots and drops it if its expiry has
  * passed (else puts it back for the time left). An idle flow on a node that opens nothing new is
- * never forgotten; with new flows, a 12m tcp entry goes between 15 and 18 minutes after it was added.
+ * never forgotten; with new flows, a 12m tcp entry goes 12 to 15 minutes after it was added.
  *
  * @example
  * const conntrack = new Conntrack({ clock });
