@@ -54,6 +54,16 @@ describe('Conntrack', () => {
     expect(late.denied).toMatchObject({ node: 'claude-worker', direction: 'inbound', allowed: false, reason: 'claude-worker has no inbound rules (default deny)' });
   });
 
+  it('can forget a flow 12m01s after it was filed, when the wheel\'s tick was nearly over at filing', () => {
+    const { clock, conntrack, query } = setup();
+    conntrack.track({ ...query, sourcePort: 50999 }); // the worker's wheel starts ticking at 0
+    clock.advance(2 * MINUTE + 59_000);
+    const flow = conntrack.track(query); // filed in the same slot as a flow of 0
+    clock.advance(12 * MINUTE + 1_000);
+    conntrack.track({ ...query, sourcePort: 51001 });
+    expect(flow.packet('return').verdict).toBe('drop');
+  });
+
   it('still holds the flow when the wheel turned short of its slot (14m59s)', () => {
     const { clock, conntrack, query } = setup();
     const flow = conntrack.track(query);
