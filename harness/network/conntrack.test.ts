@@ -60,7 +60,9 @@ describe('Conntrack', () => {
     clock.advance(2 * MINUTE + 59_000);
     const flow = conntrack.track(query); // filed in the same slot as a flow of 0
     clock.advance(12 * MINUTE + 1_000);
-    conntrack.track({ ...query, sourcePort: 51001 });
+    const other = conntrack.track({ ...query, sourcePort: 51001 }); // turns the wheel past that slot
+    // Each checked packet evicts one entry, oldest first: this one takes the flow of 0 off both nodes.
+    expect(other.packet('forward').verdict).toBe('allow');
     expect(flow.packet('return').verdict).toBe('drop');
   });
 
