@@ -35,7 +35,8 @@ export const FirewallConfigSchema = z.looseObject({
   inbound: z.array(FirewallRuleConfigSchema).nullish(),
   outbound_action: z.string().optional(),
   inbound_action: z.string().optional(),
-  default_local_cidr_any: z.boolean().optional(),
+  /** Read as Go's GetBool does: a boolean, or a string such as `yes`/`false`. */
+  default_local_cidr_any: z.union([z.boolean(), z.string()]).optional(),
   conntrack: z
     .looseObject({
       tcp_timeout: z.string().optional(),
