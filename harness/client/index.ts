@@ -25,6 +25,7 @@ export {
   unpermittedTools,
   ruleCoversTool,
   mcpToolName,
+  mcpToolPrefix,
   PermissionSettingsSchema,
   WorkerSettingsSchema,
 } from './worker-settings.ts';
@@ -52,5 +53,6 @@ export type { ConnectWorkerOptions } from './connect-worker.ts';
 export { advertisesOAuth } from './classify.ts';
 export { initMessage, formatMcpServersLine } from './worker-output.ts';
 export type { InitMessage } from './worker-output.ts';
-export { runWorkerMain, DEFAULT_WORKER_TIMEOUT_MS } from './worker-main.ts';
+export { runWorkerMain } from './worker-main.ts';
+export { mcpTimeoutMs, DEFAULT_MCP_TIMEOUT_MS } from './mcp-timeout.ts';
 export type { WorkerMainIo } from './worker-main.ts';

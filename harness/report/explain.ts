@@ -1,3 +1,4 @@
+import { mcpToolPrefix } from '../client/index.ts';
 import { describeDenial } from '../network/index.ts';
 import type { Firewall } from '../network/index.ts';
 import type { ScenarioResult, ServerOutcome } from '../runner/index.ts';
@@ -19,7 +20,7 @@ export function formatExplanation(scenario: Scenario, result: ScenarioResult): s
       lines.push(`  ${server.tools.length} tools: ${server.tools.join(', ')}`);
       if (server.unpermitted.length > 0) {
         lines.push(`  not allowed by settings.json: ${server.unpermitted.join(', ')}`);
-        lines.push(`  to pass: add "mcp__${server.name}" (or the tools one by one) to permissions.allow`);
+        lines.push(`  to pass: add "${mcpToolPrefix(server.name).slice(0, -2)}" (or the tools one by one) to permissions.allow`);
       }
     } else if (server.reason) {
       const hop = server.reason.hop;

@@ -1,5 +1,6 @@
 import { proxiedFetch, type LogEntry } from '../../mocks/shared/index.ts';
 import { connectWorker, type WorkerReport } from '../client/index.ts';
+import { workerTimeoutMs } from './runtime.ts';
 import { startNetwork, type StartedNetwork } from '../network/index.ts';
 import type { Topology, TopologyNode } from '../topology/index.ts';
 import { RuntimeError } from './errors.ts';
@@ -26,8 +27,8 @@ export const inProcessRuntime: Runtime = {
     }
     const network = await startNetwork({
       nodes: topology.nodes.map((node) => ({ identity: node.identity, firewall: node.firewall })),
-      // Held (dropped) connections outlive the worker's bound, so the worker sees a timeout, as with Nebula.
-      dropHoldMs: topology.timeoutMs * 2,
+      // A dropped flow fails at the scenario's bound; the worker itself waits up to its MCP_TIMEOUT.
+      dropHoldMs: topology.timeoutMs,
       ...(options.clock ? { clock: options.clock } : {}),
     });
     const services = new Map<string, StartedNodeService>();
@@ -43,7 +44,6 @@ export const inProcessRuntime: Runtime = {
             const service = await startNodeService(node, {
               fetch: proxiedFetch(network.egress(node.name).proxyUrl),
               clock: options.clock,
-              timeoutMs: topology.timeoutMs,
             });
             services.set(node.name, service);
             registerService(network, node, service.port);
@@ -81,7 +81,7 @@ async function runWorker(
     servers: spec.servers,
     env,
     fetch: proxiedFetch(network.egress(worker.name).proxyUrl),
-    timeoutMs: topology.timeoutMs,
+    timeoutMs: workerTimeoutMs(topology),
     ...(spec.settings ? { settings: spec.settings } : {}),
   });
 }

@@ -5,7 +5,6 @@ import { loadPrometheusFixture, startPrometheus, type PrometheusFixture } from '
 import type { Clock, Fetch, LogEntry } from '../../mocks/shared/index.ts';
 import type { TokenSpec, TopologyNode } from '../topology/index.ts';
 import { RuntimeError } from './errors.ts';
-import { defaultJwksTimeoutMs } from './runtime.ts';
 
 /** A simulated service running in this process for one node. */
 export interface StartedNodeService {
@@ -20,8 +19,6 @@ export interface ServiceContext {
   /** The node's outbound fetch: through its network shim. */
   fetch: Fetch;
   clock: Clock | undefined;
-  /** The worker's per-server bound; outbound calls of services are kept below it. */
-  timeoutMs: number;
 }
 
 /** Kinds that carry the audience they are meant for; the others ignore a scenario's `audience`. */
@@ -86,7 +83,6 @@ export async function startNodeService(node: TopologyNode, context: ServiceConte
         ...clock,
         fetch: context.fetch,
         log: undefined,
-        jwksTimeoutMs: fromEnv.jwksTimeoutMs ?? defaultJwksTimeoutMs(context.timeoutMs),
       });
       return { port: portOf(server.url), log: server.log, close: () => server.close() };
     }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { TOKEN_KINDS, type TokenKind } from '../../mocks/auth-server/index.ts';
+import { mcpTimeoutMs } from '../client/index.ts';
 import { NebulaVersionSchema } from '../network/index.ts';
 
 /** What a node runs: one of the simulated services, or the simulated claude-worker. */
@@ -40,7 +41,11 @@ export const WorkerSchema = z.strictObject({
   mcpServers: z.record(z.string(), z.unknown()).optional(),
   /** Path (relative to the scenario file) to an agent_config.yaml or a Claude Code `.mcp.json`. */
   config_file: z.string().optional(),
-  env: EnvSchema.default({}),
+  /** The worker's environment; `MCP_TIMEOUT` is its wait per server, as in Claude Code (default 30 s). */
+  env: EnvSchema.default({}).superRefine((env, context) => {
+    const timeout = mcpTimeoutMs(env);
+    if (typeof timeout !== 'number') context.addIssue({ code: 'custom', path: ['MCP_TIMEOUT'], message: timeout.error });
+  }),
   tokens: z.record(z.string(), TokenSpecSchema).default({}),
   /** Claude Code settings.json content, inline. */
   settings: z.unknown().optional(),
@@ -110,7 +115,10 @@ export const ScenarioFileSchema = z.strictObject({
   nebula: NebulaVersionSchema.optional(),
   /** Consul datacenter of every service name. */
   dc: z.string().default('dev-us-east-1'),
-  /** How long the worker waits for each server; a dropped flow fails at this bound. */
+  /**
+   * How long the network holds a dropped flow before giving up on it for the client: a dropped
+   * flow fails at this bound. A server that answers is waited for up to the worker's MCP_TIMEOUT.
+   */
   timeout_ms: z.number().int().min(50).max(120_000).default(1500),
   nodes: z.record(z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'a node name: lower-case letters, digits and dashes'), NodeSchema),
   expect: z.record(z.string(), ExpectationSchema).default({}),

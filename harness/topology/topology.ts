@@ -49,7 +49,7 @@ export interface Topology {
   dc: string;
   /** The Nebula version whose firewall semantics the overlay follows (default the current one). */
   nebula: NebulaVersion;
-  /** The worker's per-server bound: connect, initialize and tools/list. */
+  /** How long the network holds a dropped flow before the client sees it fail (`timeout_ms`). */
   timeoutMs: number;
   nodes: TopologyNode[];
 }

@@ -6,7 +6,7 @@ import { WorkerReportSchema, type WorkerReport } from '../../client/index.ts';
 import type { NetworkEvent } from '../../network/index.ts';
 import type { TokenSpec, Topology } from '../../topology/index.ts';
 import { RuntimeError } from '../errors.ts';
-import type { RuntimeOptions, StartedTopology } from '../runtime.ts';
+import { workerTimeoutMs, type RuntimeOptions, type StartedTopology } from '../runtime.ts';
 import { dockerClient, HarnessContainer, HttpAnswerWait, reaperLabels, removeLabelled, requireImage } from './docker.ts';
 import { LineCollector } from './lines.ts';
 import { DEFAULT_IMAGE, NODE_LABEL, planTopology, RUN_LABEL, type NodeContainerPlan, type TopologyPlan } from './plan.ts';
@@ -226,7 +226,8 @@ async function runWorker(topology: Topology, plan: TopologyPlan, image: string, 
   const tokens = await mintTokens(topology, plan, worker.worker!.tokens, ports);
   const output = new LineCollector();
   const spec = plan.worker;
-  const bound = STARTUP_TIMEOUT_MS + worker.worker!.servers.length * topology.timeoutMs;
+  // The worker connects to its servers at once, each within its MCP_TIMEOUT.
+  const bound = STARTUP_TIMEOUT_MS + workerTimeoutMs(topology);
   try {
     await new HarnessContainer(image)
       .withName(`${spec.name}-${randomBytes(2).toString('hex')}`)
