@@ -51,11 +51,12 @@ function reader(socket: net.Socket) {
 }
 
 /** The seed's worker: may open 8000 to monitoring-mcp, has no inbound rule, so replies live on conntrack alone. */
-async function setup(worker: FirewallConfig = {}) {
+async function setup(worker: FirewallConfig = {}, dropHoldMs?: number) {
   const clock = new ManualClock();
   const service = await rawService();
   const network = await startNetwork({
     clock,
+    ...(dropHoldMs === undefined ? {} : { dropHoldMs }),
     nodes: [
       {
         identity: { name: 'claude-worker', ip: '10.42.0.1', groups: ['dev'] },
@@ -136,6 +137,17 @@ describe('the live shim\'s conntrack', () => {
     await Promise.all([t.atServer.until('again'), t.fromShim.until('late')]);
   });
 
+  it('gives up a held tunnel after dropHoldMs, as it does a dropped first packet', async () => {
+    await using t = await setup({}, 50);
+    t.clock.advance(15 * MINUTE);
+    await t.tunnel();
+    const closed = new Promise((resolve) => t.client.once('close', resolve));
+    t.server.write('late');
+    await closed;
+    expect(t.events.at(-1)).toMatchObject({ verdict: 'drop', packet: 'return' });
+    expect(t.fromShim.data).not.toContain('late');
+  });
+
   it('follows the node\'s own conntrack.tcp_timeout', async () => {
     await using t = await setup({ conntrack: { tcp_timeout: '30s' } });
     t.clock.advance(60_000);
@@ -165,7 +177,7 @@ describe('the live shim\'s conntrack', () => {
     expect(t.events.filter((e) => e.packet)).toEqual([]);
   });
 
-  it('gates a proxied HTTP response the same way', async () => {
+  it('gates a proxied HTTP response the same way, answering 504 once the hold passes', async () => {
     const clock = new ManualClock();
     let respond: (() => void) | undefined;
     const answered = new Promise<void>((resolve) => (respond = resolve));
@@ -176,6 +188,7 @@ describe('the live shim\'s conntrack', () => {
     await new Promise<void>((resolve) => service.listen(0, '127.0.0.1', resolve));
     await using network = await startNetwork({
       clock,
+      dropHoldMs: 50,
       nodes: [
         { identity: { name: 'claude-worker', ip: '10.42.0.1', groups: ['dev'] }, firewall: parseFirewall({ outbound: [{ port: 8000, proto: 'tcp', group: 'monitoring-mcp' }] }) },
         { identity: { name: 'monitoring-mcp', ip: '10.42.0.2', groups: ['monitoring-mcp'] }, firewall: parseFirewall({ inbound: [{ port: 8000, proto: 'tcp', host: 'any' }], outbound: [{ port: 'any', proto: 'any', host: 'any' }] }) },
@@ -185,6 +198,7 @@ describe('the live shim\'s conntrack', () => {
       network.addService('monitoring-mcp', { name: MCP, port: 8000, target: { host: '127.0.0.1', port: (service.address() as AddressInfo).port } });
       const req = http.request({ host: '127.0.0.1', port: network.egress('claude-worker').port, path: `http://${MCP}:8000/`, agent: false });
       req.on('error', () => {});
+      const answer = new Promise<http.IncomingMessage>((resolve) => req.once('response', resolve));
       const forwarded = new Promise<NetworkEvent>((resolve) => network.onEvent(resolve));
       req.end();
       expect(await forwarded).toMatchObject({ verdict: 'allow', outcome: 'forwarded' });
@@ -198,6 +212,8 @@ describe('the live shim\'s conntrack', () => {
       const dropped = new Promise<NetworkEvent>((resolve) => network.onEvent(resolve));
       respond!();
       expect(await dropped).toMatchObject({ verdict: 'drop', packet: 'return', via: 'http' });
+      const held = await answer;
+      expect([held.statusCode, held.headers['x-harness-network']]).toEqual([504, 'dropped']);
       req.destroy();
       second.destroy();
     } finally {

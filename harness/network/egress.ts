@@ -9,6 +9,7 @@ import type { PacketDirection, PacketVerdict, TrackedFlow } from './conntrack.ts
 import { evaluateFlow } from './evaluate.ts';
 import type { FlowQuery, SideVerdict } from './evaluate.ts';
 import { deniedReason, gate, whenPasses } from './relay.ts';
+import type { GateListener } from './relay.ts';
 import { NameRegistry } from './names.ts';
 import type { NetworkNode, NetworkService, Resolution } from './names.ts';
 
@@ -208,9 +209,16 @@ export async function startNetwork(options: StartNetworkOptions): Promise<Starte
       const upstream = net.connect(decision.target.port, decision.target.host);
       track(upstream);
       const flow = trackFlow(decision, socket);
-      const listener = gateListener(decision, 'connect', flow, () => {
-        upstream.resetAndDestroy();
-        socket.resetAndDestroy();
+      const listener = gateListener(decision, 'connect', flow, socket, {
+        reset: () => {
+          upstream.resetAndDestroy();
+          socket.resetAndDestroy();
+        },
+        // Mid-tunnel there is no proxy answer left to give: the connection ends.
+        giveUp: () => {
+          upstream.destroy();
+          socket.destroy();
+        },
       });
       let connected = false;
       upstream.once('connect', () => {
@@ -275,9 +283,20 @@ export async function startNetwork(options: StartNetworkOptions): Promise<Starte
       req.socket.resetAndDestroy();
     } else {
       const flow = trackFlow(decision, req.socket);
-      const listener = gateListener(decision, via, flow, () => {
-        upstream.destroy();
-        req.socket.resetAndDestroy();
+      const listener = gateListener(decision, via, flow, req.socket, {
+        reset: () => {
+          upstream.destroy();
+          req.socket.resetAndDestroy();
+        },
+        giveUp: () => {
+          upstream.destroy();
+          if (res.headersSent) {
+            req.socket.destroy();
+          } else {
+            res.writeHead(504, HELD_FLOW_HEADERS);
+            res.end(heldTooLong);
+          }
+        },
       });
       const upstream = http.request({
         host: decision.target.host,
@@ -318,12 +337,25 @@ export async function startNetwork(options: StartNetworkOptions): Promise<Starte
   const trackFlow = (decision: Decision, client: net.Socket): TrackedFlow | undefined =>
     decision.query ? conntrack.track({ ...decision.query, sourcePort: client.remotePort ?? 0 }) : undefined;
 
-  const gateListener = (decision: Decision, via: NetworkEvent['via'], flow: TrackedFlow | undefined, reset: () => void) => ({
+  // A packet of an established flow that conntrack no longer covers and the rules deny: a drop is
+  // held like a dropped first packet (for dropHoldMs, then given up), a reject resets the connection.
+  const gateListener = (
+    decision: Decision,
+    via: NetworkEvent['via'],
+    flow: TrackedFlow | undefined,
+    client: net.Socket,
+    end: { reset: () => void; giveUp: () => void },
+  ): GateListener => ({
     denied(verdict: PacketVerdict, direction: PacketDirection) {
       const { outbound: _outbound, inbound: _inbound, ...event } = decision.event;
       emit({ event: { ...event, verdict: verdict.verdict, reason: deniedReason(flow!, direction, verdict), packet: direction } }, via);
+      if (verdict.verdict === 'drop' && !held.has(client)) hold(client, end.giveUp);
     },
-    rejected: reset,
+    rejected: end.reset,
+    resumed() {
+      clearTimeout(held.get(client));
+      held.delete(client);
+    },
   });
 
   const closeAll = async () => {

@@ -7,6 +7,8 @@ export interface GateListener {
   denied(verdict: PacketVerdict, direction: PacketDirection): void;
   /** A denial answered with reject: the caller resets both ends. */
   rejected(): void;
+  /** A packet passed after a dropped one: the flow moves again. */
+  resumed?(): void;
 }
 
 /**
@@ -18,12 +20,15 @@ export interface GateListener {
  * whenPasses(flow, 'return', listener, () => res.writeHead(200));
  */
 export function whenPasses(flow: TrackedFlow, direction: PacketDirection, listener: GateListener, deliver: () => void): void {
+  let denied = false;
   const attempt = () => {
     const verdict = flow.packet(direction);
     if (verdict.verdict === 'allow') {
+      if (denied) listener.resumed?.();
       deliver();
       return;
     }
+    denied = true;
     listener.denied(verdict, direction);
     if (verdict.verdict === 'reject') listener.rejected();
     else flow.onceReopened(attempt);
