@@ -1,5 +1,6 @@
 import type { Direction, Firewall, FirewallAction, FirewallRule, Proto } from './firewall.ts';
 import { renderPort } from './firewall.ts';
+import { denyAnsweredBy, nebulaBehaviour } from './versions.ts';
 import type { NodeIdentity } from './identity.ts';
 
 /** One question to the rules: may `from` open `to:port/proto`? */
@@ -29,8 +30,13 @@ export interface SideVerdict {
   ruleIndex?: number;
   reason: string;
   misses: { rule: string; index: number; why: string }[];
-  /** The table's action when it denies. */
+  /** How the node answers when this table denies. */
   action: FirewallAction;
+  /**
+   * The setting `action` comes from, in the firewall's Nebula version: up to 1.10.x an outbound
+   * denial is answered by `inbound_action` and the other way round (#1798); absent on 1.6 (no reject).
+   */
+  answeredBy?: 'outbound_action' | 'inbound_action';
 }
 
 export interface FlowVerdict {
@@ -68,11 +74,12 @@ export function evaluateSide(query: FlowQuery, direction: Direction): SideVerdic
   const peer = direction === 'outbound' ? query.to.identity : query.from.identity;
   const rules = self.firewall[direction];
   const action = self.firewall.denyAction[direction];
+  const answeredBy = denyAnsweredBy(nebulaBehaviour(self.firewall.nebula), direction);
   // Nebula's packet view: the local address is this node's end of the flow, the remote one the peer's.
   const addresses = direction === 'outbound'
     ? { local: query.fromIp ?? query.from.identity.ip, remote: query.toIp ?? query.to.identity.ip }
     : { local: query.toIp ?? query.to.identity.ip, remote: query.fromIp ?? query.from.identity.ip };
-  const base = { node: self.identity.name, direction, action };
+  const base = { node: self.identity.name, direction, action, ...(answeredBy ? { answeredBy } : {}) };
   const misses: SideVerdict['misses'] = [];
   for (const rule of rules) {
     const why = whyNot(rule, query, self, peer, addresses);
