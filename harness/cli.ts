@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { parseWorkerConfig, parseWorkerSettings } from './client/index.ts';
-import { isHarnessError } from './errors.ts';
+import { isHarnessError } from '../common/index.ts';
 import { runFirewallCheck } from './network/index.ts';
 import { formatExplanation, formatScenarioTable, toJUnitXml, toJsonReport, toMermaid } from './report/index.ts';
 import { runScenario, runScenarios, summarize, type ScenarioResult } from './runner/index.ts';

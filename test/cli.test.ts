@@ -184,6 +184,33 @@ describe('harness explain', () => {
   });
 });
 
+describe('harness explain on the key rotation', () => {
+  const rotation = 'incidents/2026-12-01-key-rotation';
+
+  it('names the PyJWT 2.15 cooldown behind the 401 and how to pass', async () => {
+    const { code, stdout } = await harness('explain', `${rotation}/0-as-reported-pyjwt-2.15`);
+    expect(code).toBe(0);
+    expect(stdout).toContain('prometheus: failed');
+    expect(stdout).toContain("version: PyJWT 2.15: an unknown kid refetches the JWKS only when cooldown_duration (30 s) has passed since the last fetch (monitoring-mcp's PYJWT_VERSION)");
+    expect(stdout).toContain('to pass: publish a new key in the JWKS at least cooldown_duration (30 s) before signing with it');
+  });
+
+  it('names the PyJWT 2.12 refetch behind the connection', async () => {
+    const { code, stdout } = await harness('explain', `${rotation}/1-pinned-pyjwt-2.12`);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/prometheus: connected[^\n]*\n  6 tools: [^\n]*\n  version: PyJWT 2\.12: every unknown kid refetches the JWKS once \(monitoring-mcp's PYJWT_VERSION\)/);
+  });
+});
+
+describe('harness explain on a server that speaks only MCP 2026-07-28', () => {
+  it('names the revisions the server speaks and the one the worker asked for', async () => {
+    const { code, stdout } = await harness('explain', 'incidents/2026-12-01-mcp-2026-07-28/0-new-only-servers');
+    expect(code).toBe(0);
+    expect(stdout).toContain("version: MCP revision: monitoring-mcp speaks 2026-07-28 (monitoring-mcp's MCP_REVISIONS); the worker asked for 2025-11-25");
+    expect(stdout).toContain('to pass: set MCP_REVISIONS: both on monitoring-mcp');
+  });
+});
+
 describe('harness diagram', () => {
   it('draws the dropped flow and each server\'s status as a Mermaid flowchart', async () => {
     const { code, stdout } = await harness('diagram', step0);

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { proxiedFetch } from '../../mocks/shared/index.ts';
+import { proxiedFetch } from '../../common/index.ts';
 import { connectWorker } from './connect-worker.ts';
 import { ClientError } from './errors.ts';
 import { mcpTimeoutMs } from './mcp-timeout.ts';

@@ -1,5 +1,5 @@
-import { systemClock } from '../../mocks/shared/index.ts';
-import type { Clock } from '../../mocks/shared/index.ts';
+import { systemClock } from '../../common/index.ts';
+import type { Clock } from '../../common/index.ts';
 import { evaluateSide } from './evaluate.ts';
 import type { FlowQuery, SideVerdict } from './evaluate.ts';
 import type { Firewall, FirewallAction } from './firewall.ts';

@@ -2,7 +2,7 @@ import http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { ManualClock } from '../../mocks/shared/index.ts';
+import { ManualClock } from '../../common/index.ts';
 import { startNetwork } from './egress.ts';
 import type { NetworkEvent } from './egress.ts';
 import { parseFirewall } from './firewall.ts';

@@ -1,8 +1,8 @@
 import http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { systemClock } from '../../mocks/shared/index.ts';
-import type { Clock } from '../../mocks/shared/index.ts';
+import { systemClock } from '../../common/index.ts';
+import type { Clock } from '../../common/index.ts';
 import { NetworkError } from './errors.ts';
 import { Conntrack } from './conntrack.ts';
 import type { PacketDirection, PacketVerdict, TrackedFlow } from './conntrack.ts';

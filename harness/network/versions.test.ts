@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isHarnessError } from '../errors.ts';
+import { isHarnessError } from '../../common/index.ts';
 import { evaluateFlow } from './evaluate.ts';
 import type { FlowQuery } from './evaluate.ts';
 import { parseFirewall } from './firewall.ts';

@@ -1,4 +1,4 @@
-import type { LogEntry } from '../../mocks/shared/index.ts';
+import type { LogEntry } from '../../common/index.ts';
 import type { McpServerReport, WorkerReport } from '../client/index.ts';
 import type { NetworkEvent } from '../network/index.ts';
 import type { Topology, TopologyNode } from '../topology/index.ts';

@@ -1,6 +1,6 @@
 import os from 'node:os';
 import { initMessage } from '../client/index.ts';
-import { isHarnessError } from '../errors.ts';
+import { isHarnessError } from '../../common/index.ts';
 import { inProcessRuntime, type Runtime } from '../runtime/index.ts';
 import type { Scenario } from '../topology/index.ts';
 import { compare } from './compare.ts';

@@ -1,4 +1,4 @@
-import { proxiedFetch, type LogEntry } from '../../mocks/shared/index.ts';
+import { proxiedFetch, type LogEntry } from '../../common/index.ts';
 import { connectWorker, type WorkerReport } from '../client/index.ts';
 import { workerTimeoutMs } from './runtime.ts';
 import { startNetwork, type StartedNetwork } from '../network/index.ts';
@@ -6,6 +6,7 @@ import type { Topology, TopologyNode } from '../topology/index.ts';
 import { RuntimeError } from './errors.ts';
 import type { Runtime, RuntimeOptions, StartedTopology } from './runtime.ts';
 import { startNodeService, type StartedNodeService } from './services.ts';
+import { mintWorkerTokens } from './tokens.ts';
 
 /**
  * The default runtime: every node's service in this process on a loopback port, every node's
@@ -86,15 +87,6 @@ async function runWorker(
   });
 }
 
-async function mintTokens(topology: Topology, services: Map<string, StartedNodeService>): Promise<Record<string, string>> {
-  const tokens = Object.entries(topology.nodes.find((node) => node.run === 'worker')!.worker!.tokens);
-  if (tokens.length === 0) return {};
-  const authNode = topology.nodes.find((node) => node.run === 'auth-server');
-  const auth = authNode && services.get(authNode.name);
-  if (!auth?.mint) {
-    throw new RuntimeError('ERR_RUNTIME_TOKEN', `the worker's tokens (${tokens.map(([name]) => name).join(', ')}) need a node with run: auth-server`);
-  }
-  const minted: Record<string, string> = {};
-  for (const [name, spec] of tokens) minted[name] = await auth.mint(spec);
-  return minted;
+function mintTokens(topology: Topology, services: Map<string, StartedNodeService>): Promise<Record<string, string>> {
+  return mintWorkerTokens(topology, (auth) => services.get(auth.name)?.mint);
 }

@@ -1,4 +1,4 @@
-import type { Clock, LogEntry } from '../../mocks/shared/index.ts';
+import type { Clock, LogEntry } from '../../common/index.ts';
 import { mcpTimeoutMs, type WorkerReport } from '../client/index.ts';
 import { RuntimeError } from './errors.ts';
 import type { NetworkEvent } from '../network/index.ts';

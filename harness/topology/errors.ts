@@ -1,4 +1,4 @@
-import { HarnessError } from '../errors.ts';
+import { HarnessError } from '../../common/index.ts';
 
 export type TopologyErrorCode =
   | 'ERR_SCENARIO_READ'

@@ -173,6 +173,26 @@ expect:
     expect(scenario!.topology.nodes.find((node) => node.name === 'worker')!.firewall.outbound[0]!.anyPeer).toBe(true);
   });
 
+  it('rejects an unknown PyJWT version of monitoring-mcp at its line, naming the known ones', async () => {
+    const text = 'extends: base.yaml\npatch:\n  nodes:\n    strict:\n      run: monitoring-mcp\n      service: {name: strict, port: 8000}\n      env:\n        PYJWT_VERSION: "2.9"\n';
+    const error = await loadError('bad-pyjwt.yaml', text);
+    expect(error.code).toBe('ERR_SCENARIO_INVALID');
+    expect(error.location).toMatchObject({ line: 8, field: 'nodes.strict.env.PYJWT_VERSION' });
+    expect(error.message).toContain('PYJWT_VERSION must be one of 2.12, 2.13, 2.14, 2.15');
+  });
+
+  it('rejects an unknown MCP_REVISIONS of an MCP server at its line', async () => {
+    const error = await loadError('bad-revisions.yaml', 'extends: base.yaml\npatch:\n  nodes:\n    lenient:\n      env:\n        MCP_REVISIONS: "2025-06-18"\n');
+    expect(error.location).toMatchObject({ line: 6, field: 'nodes.lenient.env.MCP_REVISIONS' });
+    expect(error.message).toContain('MCP_REVISIONS must be one of 2025-11-25, 2026-07-28, both');
+  });
+
+  it('reads a PyJWT version written as a YAML number', async () => {
+    const file = await write('pyjwt-number.yaml', 'extends: base.yaml\npatch:\n  nodes:\n    strict:\n      run: monitoring-mcp\n      service: {name: strict, port: 8000}\n      env:\n        PYJWT_VERSION: 2.12\n');
+    const [scenario] = await loadScenarioFile(file);
+    expect(scenario?.topology.nodes.find((node) => node.name === 'strict')?.env.PYJWT_VERSION).toBe('2.12');
+  });
+
   it("names the line and field of a worker MCP_TIMEOUT that is not a number of milliseconds", async () => {
     const error = await loadError('bad-mcp-timeout.yaml', `extends: base.yaml\npatch:\n  nodes:\n    worker:\n      worker:\n        env:\n          MCP_TIMEOUT: 30s\n`);
     expect(error.code).toBe('ERR_SCENARIO_INVALID');

@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { TOKEN_KINDS, type TokenKind } from '../../mocks/auth-server/index.ts';
+import { PYJWT_VERSION_ENV, PyJwtVersionSchema, unknownPyJwtVersionMessage } from '../../mocks/monitoring-mcp/index.ts';
+import { isMcpRevisionsSetting, MCP_REVISIONS_ENV, unknownMcpRevisionsMessage } from '../../mocks/shared/index.ts';
 import { mcpTimeoutMs } from '../client/index.ts';
 import { NebulaVersionSchema } from '../network/index.ts';
 
@@ -12,7 +14,7 @@ export const TokenKindSchema = z.enum(TOKEN_KINDS as unknown as [TokenKind, ...T
 /** A token the auth server mints for the worker, bound to an env var: `valid` or `{kind, audience}`. */
 const TokenObjectSchema = z.strictObject({
   kind: TokenKindSchema,
-  /** The resource the token is meant for; the kinds no-audience and wrong-audience ignore it. */
+  /** The resource the token is meant for; only `valid` and `with-audience` carry it (AUDIENCE_KINDS, harness/runtime/tokens.ts). */
   audience: z.string().optional(),
   subject: z.string().optional(),
   ttl_seconds: z.number().int().optional(),
@@ -84,6 +86,16 @@ export const NodeSchema = z.strictObject({
   ready: ReadySchema.optional(),
   /** Port the server listens on inside its container; default the service's port. */
   container_port: z.number().int().min(1).max(65535).optional(),
+}).superRefine((node, context) => {
+  // A version a simulated service would refuse at start is a scenario error, named by file and line.
+  const pyjwt = node.env[PYJWT_VERSION_ENV];
+  if (node.run === 'monitoring-mcp' && !node.image && !node.command && pyjwt !== undefined && pyjwt !== '' && !PyJwtVersionSchema.safeParse(pyjwt.trim()).success) {
+    context.addIssue({ code: 'custom', path: ['env', PYJWT_VERSION_ENV], message: unknownPyJwtVersionMessage(pyjwt, PYJWT_VERSION_ENV) });
+  }
+  const revisions = node.env[MCP_REVISIONS_ENV];
+  if ((node.run === 'monitoring-mcp' || node.run === 'monitoring-ai-mcp') && !node.image && !node.command && !isMcpRevisionsSetting(revisions)) {
+    context.addIssue({ code: 'custom', path: ['env', MCP_REVISIONS_ENV], message: unknownMcpRevisionsMessage(revisions, MCP_REVISIONS_ENV) });
+  }
 });
 
 export const StatusSchema = z.enum(['connected', 'failed', 'needs-auth', 'pending']);

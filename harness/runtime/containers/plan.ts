@@ -1,6 +1,7 @@
 import type { McpServerConfig } from '../../client/index.ts';
 import type { ShimConfig } from '../../network/index.ts';
 import type { Ready, Topology, TopologyNode } from '../../topology/index.ts';
+import { authServerIssuer } from '../tokens.ts';
 
 /** Every container and network of the harness carries this label (`docker ps --filter label=mcp-topology-harness=1`). */
 export const HARNESS_LABEL = 'mcp-topology-harness';
@@ -196,8 +197,7 @@ export function planTopology(topology: Topology, options: PlanOptions): Topology
 /** The defaults the in-process runtime applies (harness/runtime/services.ts), written as the env `main.ts` reads. */
 function simulatedEnv(node: TopologyNode): Record<string, string> {
   const env = { ...node.env };
-  const service = node.service!;
-  if (node.run === 'auth-server' && !env.ISSUER) env.ISSUER = `http://${service.host}:${service.port}`;
+  if (node.run === 'auth-server') env.ISSUER = authServerIssuer(node);
   return env;
 }
 
