@@ -4,8 +4,12 @@ import type { AddressInfo } from 'node:net';
 import { systemClock } from '../../common/index.ts';
 import type { Clock } from '../../common/index.ts';
 import { NetworkError } from './errors.ts';
+import { Conntrack } from './conntrack.ts';
+import type { PacketDirection, PacketVerdict, TrackedFlow } from './conntrack.ts';
 import { evaluateFlow } from './evaluate.ts';
-import type { SideVerdict } from './evaluate.ts';
+import type { FlowQuery, SideVerdict } from './evaluate.ts';
+import { deniedReason, gate, whenPasses } from './relay.ts';
+import type { GateListener } from './relay.ts';
 import { NameRegistry } from './names.ts';
 import type { NetworkNode, NetworkService, Resolution } from './names.ts';
 
@@ -26,6 +30,11 @@ export interface NetworkEvent {
   inbound?: SideVerdict;
   /** For allowed connections: whether it reached the service or nothing listened on that port. */
   outcome?: 'forwarded' | 'no-listener';
+  /**
+   * Set when this is not the connection's first packet but a later one that conntrack no longer
+   * covered and the rules denied: `return` (responder to initiator) or `forward`.
+   */
+  packet?: PacketDirection;
   /**
    * How the client asked: a CONNECT tunnel, an absolute-form HTTP request, or (`dns`) a plain request
    * to a name that resolved to the shim itself (the containers runtime's Consul names), judged by its Host header.
@@ -81,6 +90,8 @@ export interface StartedNetwork extends AsyncDisposable {
 interface Decision {
   event: Omit<NetworkEvent, 'time' | 'via' | 'outcome'>;
   target?: { host: string; port: number };
+  /** The question the rules answered, for a flow between two nodes (what conntrack then tracks). */
+  query?: FlowQuery;
 }
 
 /**
@@ -98,6 +109,7 @@ export async function startNetwork(options: StartNetworkOptions): Promise<Starte
   const clock = options.clock ?? systemClock;
   const dropHoldMs = options.dropHoldMs ?? 30_000;
   const names = new NameRegistry(options.nodes, { remoteTargets: options.remoteTargets ?? false });
+  const conntrack = new Conntrack({ clock });
   const events: NetworkEvent[] = [];
   const listeners = new Set<NetworkEventListener>();
   const sockets = new Set<net.Socket>();
@@ -158,18 +170,21 @@ export async function startNetwork(options: StartNetworkOptions): Promise<Starte
     }
     const from = names.node(source);
     const to = names.node(resolution.node);
-    const verdict = evaluateFlow({
+    const query: FlowQuery = {
       from: { identity: from.identity, firewall: from.firewall },
       to: { identity: to.identity, firewall: to.firewall },
       port,
       proto: 'tcp',
-    });
+      ...(resolution.kind === 'subnet' ? { toIp: resolution.ip } : {}),
+    };
+    const verdict = evaluateFlow(query);
     const denying = !verdict.outbound.allowed ? verdict.outbound : !verdict.inbound.allowed ? verdict.inbound : undefined;
     const reason = denying
       ? `${denying.node} ${denying.direction}: ${denying.reason}`
       : `${source} outbound rule ${verdict.outbound.rule}; ${resolution.node} inbound rule ${verdict.inbound.rule}`;
     return withTarget({
       event: { ...base, destinationNode: resolution.node, verdict: verdict.verdict, reason, outbound: verdict.outbound, inbound: verdict.inbound },
+      query,
     });
   };
 
@@ -193,14 +208,33 @@ export async function startNetwork(options: StartNetworkOptions): Promise<Starte
     } else {
       const upstream = net.connect(decision.target.port, decision.target.host);
       track(upstream);
+      const flow = trackFlow(decision, socket);
+      const listener = gateListener(decision, 'connect', flow, socket, {
+        reset: () => {
+          upstream.resetAndDestroy();
+          socket.resetAndDestroy();
+        },
+        // Mid-tunnel there is no proxy answer left to give: the connection ends.
+        giveUp: () => {
+          upstream.destroy();
+          socket.destroy();
+        },
+      });
       let connected = false;
       upstream.once('connect', () => {
         connected = true;
         emit(decision, 'connect', 'forwarded');
         socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
-        if (head.length > 0) upstream.write(head);
-        upstream.pipe(socket);
-        socket.pipe(upstream);
+        if (!flow) {
+          if (head.length > 0) upstream.write(head);
+          upstream.pipe(socket);
+          socket.pipe(upstream);
+          return;
+        }
+        const forward = gate(flow, 'forward', listener);
+        if (head.length > 0) forward.write(head);
+        socket.pipe(forward).pipe(upstream);
+        upstream.pipe(gate(flow, 'return', listener)).pipe(socket);
       });
       upstream.once('error', () => {
         if (!connected) emit(decision, 'connect', 'no-listener');
@@ -248,6 +282,22 @@ export async function startNetwork(options: StartNetworkOptions): Promise<Starte
       emit(decision, via, verdict === 'allow' ? 'no-listener' : undefined);
       req.socket.resetAndDestroy();
     } else {
+      const flow = trackFlow(decision, req.socket);
+      const listener = gateListener(decision, via, flow, req.socket, {
+        reset: () => {
+          upstream.destroy();
+          req.socket.resetAndDestroy();
+        },
+        giveUp: () => {
+          upstream.destroy();
+          if (res.headersSent) {
+            req.socket.destroy();
+          } else {
+            res.writeHead(504, HELD_FLOW_HEADERS);
+            res.end(heldTooLong);
+          }
+        },
+      });
       const upstream = http.request({
         host: decision.target.host,
         port: decision.target.port,
@@ -265,17 +315,48 @@ export async function startNetwork(options: StartNetworkOptions): Promise<Starte
         });
       });
       upstream.once('response', (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.statusMessage, withoutHopByHop(answer.headers));
-        answer.pipe(res);
+        const respond = () => {
+          res.writeHead(answer.statusCode ?? 502, answer.statusMessage, withoutHopByHop(answer.headers));
+          (flow ? answer.pipe(gate(flow, 'return', listener)) : answer).pipe(res);
+        };
+        // The response's first bytes are return traffic too.
+        if (flow) whenPasses(flow, 'return', listener, respond);
+        else respond();
       });
       upstream.once('error', () => {
         if (!connected) emit(decision, via, 'no-listener');
         req.socket.resetAndDestroy();
       });
       res.once('close', () => upstream.destroy());
-      req.pipe(upstream);
+      (flow ? req.pipe(gate(flow, 'forward', listener)) : req).pipe(upstream);
     }
   };
+
+  // An allowed flow between two nodes: its later packets go through conntrack, keyed by the
+  // initiator's real source port (its connection to its egress).
+  const trackFlow = (decision: Decision, client: net.Socket): TrackedFlow | undefined =>
+    decision.query ? conntrack.track({ ...decision.query, sourcePort: client.remotePort ?? 0 }) : undefined;
+
+  // A packet of an established flow that conntrack no longer covers and the rules deny: a drop is
+  // held like a dropped first packet (for dropHoldMs, then given up), a reject resets the connection.
+  const gateListener = (
+    decision: Decision,
+    via: NetworkEvent['via'],
+    flow: TrackedFlow | undefined,
+    client: net.Socket,
+    end: { reset: () => void; giveUp: () => void },
+  ): GateListener => ({
+    denied(verdict: PacketVerdict, direction: PacketDirection) {
+      const { outbound: _outbound, inbound: _inbound, ...event } = decision.event;
+      emit({ event: { ...event, verdict: verdict.verdict, reason: deniedReason(flow!, direction, verdict), packet: direction } }, via);
+      if (verdict.verdict === 'drop' && !held.has(client)) hold(client, end.giveUp);
+    },
+    rejected: end.reset,
+    resumed() {
+      clearTimeout(held.get(client));
+      held.delete(client);
+    },
+  });
 
   const closeAll = async () => {
     for (const timer of held.values()) clearTimeout(timer);

@@ -1,5 +1,6 @@
 import type { Direction, Firewall, FirewallAction, FirewallRule, Proto } from './firewall.ts';
 import { renderPort } from './firewall.ts';
+import { denyAnsweredBy, nebulaBehaviour } from './versions.ts';
 import type { NodeIdentity } from './identity.ts';
 
 /** One question to the rules: may `from` open `to:port/proto`? */
@@ -8,6 +9,13 @@ export interface FlowQuery {
   to: { identity: NodeIdentity; firewall: Firewall };
   port: number;
   proto: Exclude<Proto, 'any'>;
+  /**
+   * The address `from` dialled: `to`'s overlay IP (the default), or an address in one of `to`'s
+   * unsafe networks (`subnets`), which `to` routes for.
+   */
+  toIp?: string;
+  /** The address `from` sends from: its overlay IP (the default), or (a router's return traffic) an address in its `subnets`. */
+  fromIp?: string;
   /** The initiator's port; only conntrack uses it. */
   sourcePort?: number;
 }
@@ -22,8 +30,13 @@ export interface SideVerdict {
   ruleIndex?: number;
   reason: string;
   misses: { rule: string; index: number; why: string }[];
-  /** The table's action when it denies. */
+  /** How the node answers when this table denies. */
   action: FirewallAction;
+  /**
+   * The setting `action` comes from, in the firewall's Nebula version: up to 1.10.x an outbound
+   * denial is answered by `inbound_action` and the other way round (#1798); absent on 1.6 (no reject).
+   */
+  answeredBy?: 'outbound_action' | 'inbound_action';
 }
 
 export interface FlowVerdict {
@@ -34,8 +47,8 @@ export interface FlowVerdict {
 
 /**
  * Nebula's decision for a new flow: the source's outbound table AND the destination's inbound
- * table must each have a matching rule (default deny). When denied, the outbound table's action
- * applies if outbound denies, else the inbound one's. Pure: same query, same answer.
+ * table must each have a matching rule (default deny). When denied, the first denying table's
+ * answer applies (`denyAction`: which setting that is depends on the Nebula version). Pure.
  *
  * @example
  * const { verdict, outbound } = evaluateFlow({ from: worker, to: mcp, port: 8000, proto: 'tcp' });
@@ -49,15 +62,27 @@ export function evaluateFlow(query: FlowQuery): FlowVerdict {
   return { verdict, outbound, inbound };
 }
 
-function evaluateSide(query: FlowQuery, direction: Direction): SideVerdict {
+/**
+ * One node's table alone, for a packet of an existing connection (what conntrack falls back to
+ * when its entry is gone): `query.from`'s outbound table, or `query.to`'s inbound one.
+ *
+ * @example
+ * evaluateSide({ from: mcp, to: worker, port: 51000, proto: 'tcp' }, 'inbound').allowed; // worker's inbound rules
+ */
+export function evaluateSide(query: FlowQuery, direction: Direction): SideVerdict {
   const self = direction === 'outbound' ? query.from : query.to;
   const peer = direction === 'outbound' ? query.to.identity : query.from.identity;
   const rules = self.firewall[direction];
-  const action = direction === 'outbound' ? self.firewall.outboundAction : self.firewall.inboundAction;
-  const base = { node: self.identity.name, direction, action };
+  const action = self.firewall.denyAction[direction];
+  const answeredBy = denyAnsweredBy(nebulaBehaviour(self.firewall.nebula), direction);
+  // Nebula's packet view: the local address is this node's end of the flow, the remote one the peer's.
+  const addresses = direction === 'outbound'
+    ? { local: query.fromIp ?? query.from.identity.ip, remote: query.toIp ?? query.to.identity.ip }
+    : { local: query.toIp ?? query.to.identity.ip, remote: query.fromIp ?? query.from.identity.ip };
+  const base = { node: self.identity.name, direction, action, ...(answeredBy ? { answeredBy } : {}) };
   const misses: SideVerdict['misses'] = [];
   for (const rule of rules) {
-    const why = whyNot(rule, query, self.identity, peer);
+    const why = whyNot(rule, query, self, peer, addresses);
     if (why === undefined) {
       return {
         ...base,
@@ -78,10 +103,17 @@ function evaluateSide(query: FlowQuery, direction: Direction): SideVerdict {
 }
 
 /**
- * Why `rule` does not match, or undefined when it does. Nebula v1.9 logic:
+ * Why `rule` does not match, or undefined when it does. Nebula's logic (every version modelled):
  * proto AND port AND (ca_sha OR ca_name) AND local_cidr AND (host OR group(s) OR cidr, or any).
  */
-function whyNot(rule: FirewallRule, query: FlowQuery, self: NodeIdentity, peer: NodeIdentity): string | undefined {
+function whyNot(
+  rule: FirewallRule,
+  query: FlowQuery,
+  node: { identity: NodeIdentity; firewall: Firewall },
+  peer: NodeIdentity,
+  addresses: { local: string; remote: string },
+): string | undefined {
+  const self = node.identity;
   if (rule.proto !== 'any' && rule.proto !== query.proto) return `is for ${rule.proto}, flow is ${query.proto}`;
   // Nebula reads no port from icmp, so only `port: any` rules can match it.
   const port = query.proto === 'icmp' ? 0 : query.port;
@@ -100,9 +132,8 @@ function whyNot(rule: FirewallRule, query: FlowQuery, self: NodeIdentity, peer: 
       problems.push(`needs ${wanted}; ${peer.name} has ${has}`);
     }
   }
-  if (rule.localCidr && rule.localCidr.bits !== 0 && !rule.localCidr.contains(self.ip)) {
-    problems.push(`local_cidr ${rule.localCidr.text} does not contain ${self.name}'s ${self.ip}`);
-  }
+  const localWhy = localMiss(rule, node, addresses.local);
+  if (localWhy) problems.push(localWhy);
   if (!rule.anyPeer) {
     const selectorMisses: string[] = [];
     let matched = false;
@@ -115,13 +146,27 @@ function whyNot(rule: FirewallRule, query: FlowQuery, self: NodeIdentity, peer: 
       if (rule.host === peer.name) matched = true;
       else selectorMisses.push(`is for host ${rule.host}, not ${peer.name}`);
     }
-    if (rule.cidr) {
-      if (rule.cidr.contains(peer.ip)) matched = true;
-      else selectorMisses.push(`cidr ${rule.cidr.text} does not contain ${peer.name}'s ${peer.ip}`);
+    if (rule.cidr && rule.cidr !== 'any') {
+      if (rule.cidr.contains(addresses.remote)) matched = true;
+      else selectorMisses.push(`cidr ${rule.cidr.text} does not contain ${peer.name}'s ${addresses.remote}`);
     }
     if (!matched) problems.push(selectorMisses.join(', and '));
   }
   return problems.length === 0 ? undefined : problems.join('; and ');
+}
+
+/**
+ * Nebula's firewallLocalCIDR: an explicit `local_cidr` must contain the local address; without
+ * one, a node with unsafe networks and `default_local_cidr_any: false` only matches its own address.
+ */
+function localMiss(rule: FirewallRule, node: { identity: NodeIdentity; firewall: Firewall }, local: string): string | undefined {
+  const self = node.identity;
+  if (rule.localCidr === 'any') return undefined;
+  if (rule.localCidr) {
+    return rule.localCidr.contains(local) ? undefined : `local_cidr ${rule.localCidr.text} does not contain ${self.name}'s ${local}`;
+  }
+  if ((self.subnets ?? []).length === 0 || node.firewall.defaultLocalCidrAny || local === self.ip) return undefined;
+  return `has no local_cidr, so on ${self.name} (which routes ${self.subnets!.join(', ')}) it covers only ${self.ip}, not ${local} (default_local_cidr_any: false)`;
 }
 
 function portMiss(rule: FirewallRule, port: number, proto: string): string | undefined {

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { runFirewallCheck } from './firewall-check.ts';
 import { parseFirewall } from './firewall.ts';
 import type { NetworkNode } from './names.ts';
+import type { NebulaVersion } from './versions.ts';
 
 const SEED = `
 nodes:
@@ -30,11 +31,11 @@ const AFTER_PR_26 = SEED.replace(
 const SOURCE = 'topology.yaml';
 
 /** The nodes of a small YAML network (the CLI reads them with the topology loader). */
-function nodesOf(text: string): NetworkNode[] {
+function nodesOf(text: string, nebula?: NebulaVersion): NetworkNode[] {
   const { nodes } = parse(text) as { nodes: Record<string, { ip?: string; groups?: string[]; ca_name?: string; firewall?: unknown }> };
   return Object.entries(nodes).map(([name, node], index) => ({
     identity: { name, ip: node.ip ?? `10.10.0.${index + 1}`, groups: node.groups ?? [], ...(node.ca_name ? { caName: node.ca_name } : {}) },
-    firewall: parseFirewall(node.firewall),
+    firewall: parseFirewall(node.firewall, nebula ? { nebula } : {}),
   }));
 }
 
@@ -52,6 +53,18 @@ describe('runFirewallCheck', () => {
         '',
       ].join('\n'),
     });
+  });
+
+  it.each([
+    ['1.10', 'drop', 'inbound_action drop'],
+    ['1.11', 'reject', 'outbound_action reject'],
+    ['1.6', 'drop', 'drop: no reject action before Nebula 1.7'],
+  ] as const)('names the setting that answers an outbound denial on Nebula %s', async (nebula, verdict, answer) => {
+    const text = SEED.replace('    firewall:\n      outbound:', '    firewall:\n      outbound_action: reject\n      outbound:');
+    const outcome = await runFirewallCheck({ nodes: nodesOf(text, nebula), source: SOURCE, from: 'claude-worker', to: 'monitoring-mcp', port: 8000 });
+    const lines = outcome.stdout.split('\n');
+    expect(lines[0]).toBe(`claude-worker -> monitoring-mcp:8000/tcp: ${verdict}`);
+    expect(lines[1]).toBe(`  outbound claude-worker: denied (${answer}): no rule matches`);
   });
 
   it('prints JSON with the verdict and each side\'s node, rule and reason', async () => {

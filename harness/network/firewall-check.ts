@@ -91,9 +91,11 @@ function formatText(report: FirewallCheckReport): string {
 function formatSide(side: SideVerdict): string[] {
   const head = `  ${side.direction} ${side.node}:`;
   if (side.allowed) return [`${head} allowed by rule #${side.ruleIndex} ${side.rule}`];
-  if (side.misses.length === 0) return [`${head} denied (${side.direction}_action ${side.action}): no ${side.direction} rules (default deny)`];
+  // The setting that answers, which up to Nebula 1.10 is the other direction's (see versions.ts).
+  const answer = side.answeredBy ? `${side.answeredBy} ${side.action}` : `${side.action}: no reject action before Nebula 1.7`;
+  if (side.misses.length === 0) return [`${head} denied (${answer}): no ${side.direction} rules (default deny)`];
   return [
-    `${head} denied (${side.direction}_action ${side.action}): no rule matches`,
+    `${head} denied (${answer}): no rule matches`,
     ...side.misses.map((m) => `    rule #${m.index} ${m.rule}: ${m.why}`),
   ];
 }

@@ -2,6 +2,8 @@ import { z } from 'zod';
 import { parsePrefix } from './cidr.ts';
 import type { Prefix } from './cidr.ts';
 import { NetworkError } from './errors.ts';
+import { CURRENT_NEBULA, denyAnsweredBy, nebulaBehaviour } from './versions.ts';
+import type { NebulaBehaviour, NebulaVersion } from './versions.ts';
 
 export type Proto = 'any' | 'tcp' | 'udp' | 'icmp';
 export type FirewallAction = 'drop' | 'reject';
@@ -33,7 +35,8 @@ export const FirewallConfigSchema = z.looseObject({
   inbound: z.array(FirewallRuleConfigSchema).nullish(),
   outbound_action: z.string().optional(),
   inbound_action: z.string().optional(),
-  default_local_cidr_any: z.boolean().optional(),
+  /** Read as Go's GetBool does: a boolean, or a string such as `yes`/`false`. */
+  default_local_cidr_any: z.union([z.boolean(), z.string()]).optional(),
   conntrack: z
     .looseObject({
       tcp_timeout: z.string().optional(),
@@ -58,21 +61,36 @@ export interface FirewallRule {
   /** All of these groups are required (a single `group` becomes a one-element list). */
   groups?: string[];
   groupField?: 'group' | 'groups';
-  cidr?: Prefix;
-  localCidr?: Prefix;
+  /** `any` only from Nebula 1.10, where the keyword is the any-family wildcard. */
+  cidr?: Prefix | 'any';
+  /** `any` for `local_cidr: any` (1.10+) or a /0 (1.9); absent means the firewall's default. */
+  localCidr?: Prefix | 'any';
   caName?: string;
   caSha?: string;
-  /** Nebula's short-circuit: no host/group/cidr, or `host: any`, `group(s): any`, a `/0` cidr. */
+  /** Nebula's short-circuit: no host/group/cidr, or `host: any`, `group(s): any`, or the version's any-cidr. */
   anyPeer: boolean;
   text: string;
 }
 
 /** A parsed `firewall:` section: both tables, their actions, conntrack timeouts, load warnings. */
 export interface Firewall {
+  /** The Nebula version whose rules parsed it (and whose semantics evaluate it). */
+  nebula: NebulaVersion;
   outbound: FirewallRule[];
   inbound: FirewallRule[];
+  /** The settings as written (drop when absent, invalid, or unknown to the version). */
   outboundAction: FirewallAction;
   inboundAction: FirewallAction;
+  /**
+   * How a flow denied by each table is answered, after the version's wiring: up to 1.10.x an
+   * outbound denial used `inbound_action` and an inbound one `outbound_action` (slackhq/nebula#1798).
+   */
+  denyAction: { outbound: FirewallAction; inbound: FirewallAction };
+  /**
+   * Whether a rule without `local_cidr` matches any local address on a node with unsafe networks
+   * (`subnets` in its certificate): `firewall.default_local_cidr_any`, or the version's default.
+   */
+  defaultLocalCidrAny: boolean;
   conntrack: { tcpTimeoutMs: number; udpTimeoutMs: number; defaultTimeoutMs: number };
   /** What Nebula would log as warnings while loading (e.g. an invalid action defaulting to drop). */
   warnings: string[];
@@ -82,17 +100,19 @@ export interface Firewall {
 const MINUTE = 60_000;
 
 /**
- * Parses Nebula's `firewall:` section with Nebula's (v1.9) rules and error wording.
- * A missing or null section is a firewall with no rules: everything is denied.
+ * Parses Nebula's `firewall:` section with the rules and error wording of a Nebula version
+ * (`nebula`, default the current one; see versions.ts). A missing or null section is a firewall
+ * with no rules: everything is denied.
  *
  * @example
  * const fw = parseFirewall({
  *   outbound: [{ port: 8000, proto: 'tcp', groups: ['dev', 'monitoring-mcp'] }],
  *   inbound: [{ port: 'any', proto: 'any', host: 'any' }],
- * }, { source: 'topology.yaml nodes.claude-worker.firewall' });
+ * }, { source: 'topology.yaml nodes.claude-worker.firewall', nebula: '1.10' });
  * // throws NetworkError 'ERR_FIREWALL_CONFIG': "...: firewall.outbound rule #0; port was not a number; `abc`"
  */
-export function parseFirewall(raw: unknown, options: { source?: string } = {}): Firewall {
+export function parseFirewall(raw: unknown, options: { source?: string; nebula?: NebulaVersion } = {}): Firewall {
+  const behaviour = nebulaBehaviour(options.nebula ?? CURRENT_NEBULA);
   const fail = (message: string, path: (string | number)[]): never => {
     throw new NetworkError('ERR_FIREWALL_CONFIG', options.source ? `${options.source}: ${message}` : message, { path });
   };
@@ -101,25 +121,52 @@ export function parseFirewall(raw: unknown, options: { source?: string } = {}): 
   }
   const section = (raw ?? {}) as Record<string, unknown>;
   const warnings: string[] = [];
+  const unknownTo = (what: string, since: string) =>
+    warnings.push(`harness: Nebula ${behaviour.release} does not read ${what} (it arrived in ${since}) and ignores it`);
   const action = (key: 'inbound_action' | 'outbound_action'): FirewallAction => {
-    const value = key in section ? goString(section[key]) : 'drop';
+    if (!(key in section)) return 'drop';
+    if (!behaviour.rejectAction) {
+      unknownTo(`firewall.${key}`, '1.7.0');
+      return 'drop';
+    }
+    const value = goString(section[key]);
     if (value === 'drop' || value === 'reject') return value;
     warnings.push(`invalid firewall.${key} \`${value}\`, defaulting to \`drop\``);
     return 'drop';
   };
   const inboundAction = action('inbound_action');
   const outboundAction = action('outbound_action');
+  const actionOf = (setting: 'outbound_action' | 'inbound_action' | undefined): FirewallAction =>
+    setting === 'outbound_action' ? outboundAction : setting === 'inbound_action' ? inboundAction : 'drop';
+  let defaultLocalCidrAny = behaviour.defaultLocalCidrAny ?? true;
+  if ('default_local_cidr_any' in section) {
+    if (behaviour.defaultLocalCidrAny === undefined) unknownTo('firewall.default_local_cidr_any', '1.9.0');
+    else defaultLocalCidrAny = goBool(section.default_local_cidr_any, behaviour.defaultLocalCidrAny);
+  }
   const conntrack = isMap(section.conntrack) ? section.conntrack : {};
+  const timeout = (key: string, fallbackMs: number, fallback: string): number => {
+    if (!(key in conntrack)) return fallbackMs;
+    const parsed = goDuration(conntrack[key]);
+    if (parsed !== undefined) return parsed;
+    warnings.push(`harness: firewall.conntrack.${key} \`${goString(conntrack[key])}\` is not a Go duration; Nebula silently uses its default ${fallback}`);
+    return fallbackMs;
+  };
   const firewall: Firewall = {
+    nebula: behaviour.version,
     // Nebula loads the outbound table first, so its errors come first.
-    outbound: parseTable('outbound', section.outbound, warnings, fail),
-    inbound: parseTable('inbound', section.inbound, warnings, fail),
+    outbound: parseTable('outbound', section.outbound, warnings, fail, behaviour),
+    inbound: parseTable('inbound', section.inbound, warnings, fail, behaviour),
     outboundAction,
     inboundAction,
+    denyAction: {
+      outbound: actionOf(denyAnsweredBy(behaviour, 'outbound')),
+      inbound: actionOf(denyAnsweredBy(behaviour, 'inbound')),
+    },
+    defaultLocalCidrAny,
     conntrack: {
-      tcpTimeoutMs: goDuration(conntrack.tcp_timeout) ?? 12 * MINUTE,
-      udpTimeoutMs: goDuration(conntrack.udp_timeout) ?? 3 * MINUTE,
-      defaultTimeoutMs: goDuration(conntrack.default_timeout) ?? 10 * MINUTE,
+      tcpTimeoutMs: timeout('tcp_timeout', 12 * MINUTE, '12m'),
+      udpTimeoutMs: timeout('udp_timeout', 3 * MINUTE, '3m'),
+      defaultTimeoutMs: timeout('default_timeout', 10 * MINUTE, '10m'),
     },
     warnings,
   };
@@ -129,14 +176,14 @@ export function parseFirewall(raw: unknown, options: { source?: string } = {}): 
 
 type Fail = (message: string, path: (string | number)[]) => never;
 
-function parseTable(direction: Direction, raw: unknown, warnings: string[], fail: Fail): FirewallRule[] {
+function parseTable(direction: Direction, raw: unknown, warnings: string[], fail: Fail, behaviour: NebulaBehaviour): FirewallRule[] {
   const table = `firewall.${direction}`;
   if (raw === undefined || raw === null) return [];
   if (!Array.isArray(raw)) return fail(`${table} failed to parse, should be an array of rules`, [direction]);
-  return raw.map((item, index) => parseRule(direction, index, item, warnings, fail));
+  return raw.map((item, index) => parseRule(direction, index, item, warnings, fail, behaviour));
 }
 
-function parseRule(direction: Direction, index: number, item: unknown, warnings: string[], fail: Fail): FirewallRule {
+function parseRule(direction: Direction, index: number, item: unknown, warnings: string[], fail: Fail, behaviour: NebulaBehaviour): FirewallRule {
   const prefix = `firewall.${direction} rule #${index};`;
   const at = (field?: string) => (field ? [direction, index, field] : [direction, index]);
   if (!isMap(item)) return fail(`${prefix} could not parse rule`, at());
@@ -169,13 +216,18 @@ function parseRule(direction: Direction, index: number, item: unknown, warnings:
   const host = str('host');
   const group = str('group');
   const cidr = str('cidr');
-  const localCidr = str('local_cidr');
   const caName = str('ca_name');
   const caSha = str('ca_sha');
+  // Before 1.7 nothing reads local_cidr: the rule loads as if the field were not there.
+  const localCidr = behaviour.localCidr ? str('local_cidr') : '';
+  if (!behaviour.localCidr && 'local_cidr' in m) {
+    warnings.push(`harness: ${prefix} Nebula ${behaviour.release} does not read local_cidr (it arrived in 1.7.0) and ignores it`);
+  }
 
   if (code !== '' && port !== '') fail(`${prefix} only one of port or code should be provided`, at('code'));
   if (host === '' && (groups?.length ?? 0) === 0 && group === '' && cidr === '' && localCidr === '' && caName === '' && caSha === '') {
-    fail(`${prefix} at least one of host, group, cidr, local_cidr, ca_name, or ca_sha must be provided`, at());
+    const fields = behaviour.localCidr ? 'host, group, cidr, local_cidr, ca_name, or ca_sha' : 'host, group, cidr, ca_name, or ca_sha';
+    fail(`${prefix} at least one of ${fields} must be provided`, at());
   }
   let groupField: 'group' | 'groups' | undefined = groups && groups.length > 0 ? 'groups' : undefined;
   if (group !== '') {
@@ -186,23 +238,39 @@ function parseRule(direction: Direction, index: number, item: unknown, warnings:
   if (!groupField) groups = undefined;
 
   const portField = code !== '' ? 'code' : 'port';
-  const parsedPort = parsePort(code !== '' ? code : port);
-  if (typeof parsedPort === 'string') return fail(`${prefix} ${portField} ${parsedPort}`, at(portField));
-
-  if (proto !== 'any' && proto !== 'tcp' && proto !== 'udp' && proto !== 'icmp') {
-    return fail(`${prefix} proto was not understood; \`${proto}\``, at('proto'));
+  const portText = code !== '' ? code : port;
+  const checkProto = () => {
+    if (proto !== 'any' && proto !== 'tcp' && proto !== 'udp' && proto !== 'icmp') {
+      fail(`${prefix} proto was not understood; \`${proto}\``, at('proto'));
+    }
+  };
+  let parsedPort: PortMatch | string;
+  if (behaviour.icmpIgnoresPort) {
+    // 1.11 reads the proto first, and an icmp rule has no port (#1609).
+    checkProto();
+    parsedPort = proto === 'icmp' ? { kind: 'any' } : parsePort(portText, behaviour.portRangeChecked);
+    if (proto === 'icmp' && portText !== '') warnings.push(`${prefix} ignoring port specification for ICMP firewall rule; port=${portText}`);
+  } else {
+    parsedPort = parsePort(portText, behaviour.portRangeChecked);
   }
-  let remote: Prefix | undefined;
+  if (typeof parsedPort === 'string') return fail(`${prefix} ${portField} ${parsedPort}`, at(portField));
+  checkProto();
+
+  let remote: Prefix | 'any' | undefined;
   if (cidr !== '') {
-    const parsed = parsePrefix(cidr);
-    if (typeof parsed === 'string') return fail(`${prefix} cidr did not parse; ${parsed}`, at('cidr'));
+    const parsed = cidr === 'any' && behaviour.anyCidr === 'keyword' ? 'any' : parseCidr(cidr, behaviour);
+    if (typeof parsed === 'string' && parsed !== 'any') return fail(`${prefix} cidr did not parse; ${parsed}`, at('cidr'));
     remote = parsed;
   }
-  let local: Prefix | undefined;
+  let local: Prefix | 'any' | undefined;
   if (localCidr !== '') {
-    const parsed = parsePrefix(localCidr);
-    if (typeof parsed === 'string') return fail(`${prefix} local_cidr did not parse; ${parsed}`, at('local_cidr'));
-    local = parsed;
+    const parsed = localCidr === 'any' && behaviour.anyCidr === 'keyword' ? 'any' : parseCidr(localCidr, behaviour);
+    if (typeof parsed === 'string' && parsed !== 'any') return fail(`${prefix} local_cidr did not parse; ${parsed}`, at('local_cidr'));
+    local = parsed !== 'any' && behaviour.anyCidr === 'zero-bits' && parsed.bits === 0 ? 'any' : parsed;
+  }
+  if (behaviour.sanityWarnings) {
+    const warning = sanity(groups ?? [], host, cidr);
+    if (warning) warnings.push(`${prefix} ${warning}`);
   }
   if (parsedPort.kind === 'range' && parsedPort.start > parsedPort.end) {
     fail(`${prefix} \`start port was lower than end port\``, at(portField));
@@ -211,13 +279,13 @@ function parseRule(direction: Direction, index: number, item: unknown, warnings:
   const rule: FirewallRule = {
     direction,
     index,
-    proto,
+    proto: proto as Proto,
     port: parsedPort,
     anyPeer:
       ((groups?.length ?? 0) === 0 && host === '' && !remote) ||
       (groups ?? []).includes('any') ||
       host === 'any' ||
-      remote?.bits === 0,
+      (remote !== undefined && isAnyCidr(remote, behaviour)),
     text: '',
   };
   if (host !== '') rule.host = host;
@@ -234,7 +302,14 @@ function parseRule(direction: Direction, index: number, item: unknown, warnings:
 }
 
 /** Nebula's parsePort: `any`, `0`, `fragment`, `80`, `200-901`; a string is the error. */
-function parsePort(s: string): PortMatch | string {
+function parsePort(s: string, rangeChecked: boolean): PortMatch | string {
+  // 1.11's parsePortValue (strconv.ParseUint(s, 10, 16)): digits only, at most 65535 (#1724).
+  const value = (text: string, what: string): number | string => {
+    if (!rangeChecked) return goAtoi(text) ?? `${what}was not a number; \`${text}\``;
+    if (!/^[0-9]+$/.test(text)) return `${what}was not a number; \`${text}\``;
+    const n = Number(text);
+    return n <= 65535 ? n : `${what}out of range [0,65535]; \`${text}\``;
+  };
   if (s === 'any') return { kind: 'any' };
   if (s === 'fragment') return { kind: 'fragment' };
   if (s.includes('-')) {
@@ -242,15 +317,15 @@ function parsePort(s: string): PortMatch | string {
     const first = s.slice(0, dash).trim();
     const second = s.slice(dash + 1).trim();
     if (first === '' || second === '') return `appears to be a range but could not be parsed; \`${s}\``;
-    const start = goAtoi(first);
-    if (start === undefined) return `beginning range was not a number; \`${first}\``;
-    const end = goAtoi(second);
-    if (end === undefined) return `ending range was not a number; \`${second}\``;
+    const start = value(first, 'beginning range ');
+    if (typeof start === 'string') return start;
+    const end = value(second, 'ending range ');
+    if (typeof end === 'string') return end;
     if (start === 0) return { kind: 'any' };
     return { kind: 'range', start, end };
   }
-  const port = goAtoi(s);
-  if (port === undefined) return `was not a number; \`${s}\``;
+  const port = value(s, '');
+  if (typeof port === 'string') return port;
   return port === 0 ? { kind: 'any' } : { kind: 'range', start: port, end: port };
 }
 
@@ -260,8 +335,8 @@ export function renderRule(rule: Omit<FirewallRule, 'text'>): string {
   if (rule.host !== undefined) parts.push(`host ${rule.host}`);
   if (rule.groups && rule.groupField === 'group') parts.push(`group ${rule.groups[0]}`);
   if (rule.groups && rule.groupField === 'groups') parts.push(`groups [${rule.groups.join(', ')}]`);
-  if (rule.cidr) parts.push(`cidr ${rule.cidr.text}`);
-  if (rule.localCidr) parts.push(`local_cidr ${rule.localCidr.text}`);
+  if (rule.cidr) parts.push(`cidr ${rule.cidr === 'any' ? 'any' : rule.cidr.text}`);
+  if (rule.localCidr) parts.push(`local_cidr ${rule.localCidr === 'any' ? 'any' : rule.localCidr.text}`);
   if (rule.caName !== undefined) parts.push(`ca_name ${rule.caName}`);
   if (rule.caSha !== undefined) parts.push(`ca_sha ${rule.caSha}`);
   return parts.join(' ');
@@ -270,6 +345,52 @@ export function renderRule(rule: Omit<FirewallRule, 'text'>): string {
 export function renderPort(port: PortMatch): string {
   if (port.kind !== 'range') return port.kind;
   return port.start === port.end ? String(port.start) : `${port.start}-${port.end}`;
+}
+
+/** A cidr as the version parses it: netip.ParsePrefix, or (1.6) net.ParseCIDR into an IPv4-only tree. */
+function parseCidr(text: string, behaviour: NebulaBehaviour): Prefix | string {
+  const parsed = parsePrefix(text);
+  if (behaviour.cidrParser === 'netip') return parsed;
+  if (typeof parsed === 'string') return `invalid CIDR address: ${text}`;
+  if (parsed.family === 'ipv6') {
+    return `harness: Nebula ${behaviour.release} keeps rule cidrs in an IPv4-only tree; the stand-in does not model the IPv6 cidr ${text}`;
+  }
+  return parsed;
+}
+
+/** Whether a rule's `cidr` makes it match every peer, in this version. */
+function isAnyCidr(cidr: Prefix | 'any', behaviour: NebulaBehaviour): boolean {
+  if (cidr === 'any') return true;
+  if (behaviour.anyCidr === 'zero-bits') return cidr.bits === 0;
+  if (behaviour.anyCidr === 'contains-0.0.0.0') return cidr.family === 'ipv4' && cidr.contains('0.0.0.0');
+  return false;
+}
+
+/** Nebula 1.10's rule.sanity() (#1513): an `any` that makes the rule's other selectors pointless. */
+function sanity(groups: string[], host: string, cidr: string): string | undefined {
+  if (groups.length === 0 && host === '' && cidr === '') return undefined;
+  const goGroups = `[${groups.join(' ')}]`;
+  const groupsHasAny = groups.includes('any');
+  if (groupsHasAny && groups.length > 1) return `groups spec [${goGroups}] contains the group '"any". This rule will ignore the other groups specified`;
+  if (host === 'any') {
+    if (groups.length > 0) return `groups specified as ${goGroups}, but host=any will match any host, regardless of groups`;
+    if (cidr !== '') return `cidr specified as ${cidr}, but host=any will match any host, regardless of cidr`;
+  }
+  if (groupsHasAny) {
+    if (host !== '' && host !== 'any') return `groups spec [${goGroups}] contains the group '"any". This rule will ignore the specified host ${host}`;
+    if (cidr !== '') return `groups spec [${goGroups}] contains the group '"any". This rule will ignore the specified cidr ${cidr}`;
+  }
+  return undefined;
+}
+
+/** Go's config GetBool: strconv.ParseBool, then y/yes/n/no, else the default. */
+function goBool(value: unknown, fallback: boolean): boolean {
+  const text = goString(value).toLowerCase();
+  if (['1', 't', 'true'].includes(text)) return true;
+  if (['0', 'f', 'false'].includes(text)) return false;
+  if (text === 'y' || text === 'yes') return true;
+  if (text === 'n' || text === 'no') return false;
+  return fallback;
 }
 
 function isMap(value: unknown): value is Record<string, unknown> {

@@ -3,7 +3,8 @@ import { z } from 'zod';
 
 /**
  * Who a node is on the overlay, as its Nebula certificate says: name, overlay IP, groups,
- * and the issuing CA (its name and fingerprint, which `ca_name` / `ca_sha` rules match).
+ * the issuing CA (its name and fingerprint, which `ca_name` / `ca_sha` rules match), and the
+ * unsafe networks it routes for (the certificate's `subnets`, what `default_local_cidr_any` is about).
  */
 export const NodeIdentitySchema = z.object({
   name: z.string().min(1),
@@ -11,5 +12,6 @@ export const NodeIdentitySchema = z.object({
   groups: z.array(z.string()),
   caName: z.string().optional(),
   caSha: z.string().optional(),
+  subnets: z.array(z.string()).optional(),
 });
 export type NodeIdentity = z.infer<typeof NodeIdentitySchema>;

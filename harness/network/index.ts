@@ -15,9 +15,12 @@ export type {
   PortMatch,
   Proto,
 } from './firewall.ts';
-export { evaluateFlow } from './evaluate.ts';
+export { evaluateFlow, evaluateSide } from './evaluate.ts';
 export type { FlowQuery, FlowVerdict, SideVerdict } from './evaluate.ts';
-export { Conntrack } from './conntrack.ts';
+export { Conntrack, TrackedFlow } from './conntrack.ts';
+export type { PacketDirection, PacketVerdict, TrackedQuery } from './conntrack.ts';
+export { CURRENT_NEBULA, NEBULA_VERSIONS, NebulaVersionSchema, denyAnsweredBy, describeDenial, nebulaBehaviour } from './versions.ts';
+export type { NebulaBehaviour, NebulaVersion } from './versions.ts';
 export { NameRegistry, createNames } from './names.ts';
 export type { NameRegistryOptions, NetworkNode, NetworkService, Resolution } from './names.ts';
 export { startNetwork } from './egress.ts';

@@ -1,4 +1,5 @@
 import net from 'node:net';
+import { parsePrefix } from './cidr.ts';
 import { NetworkError } from './errors.ts';
 import type { Firewall } from './firewall.ts';
 import type { NodeIdentity } from './identity.ts';
@@ -37,7 +38,8 @@ export interface NetworkNode {
 export interface Resolution {
   node: string;
   ip: string;
-  kind: 'consul' | 'node' | 'ip';
+  /** `subnet`: an address inside a node's unsafe network (its certificate's `subnets`); `ip` is that address. */
+  kind: 'consul' | 'node' | 'ip' | 'subnet';
   /** The consul name, when resolved through one. */
   service?: string;
   /** Where a connection to the asked port goes; absent when nothing listens there. */
@@ -127,9 +129,26 @@ export class NameRegistry {
     const byName = this.#nodes.get(key) ?? this.#nodes.get(host);
     const byIp = this.#byIp.get(key);
     const node = byName ?? (byIp === undefined ? undefined : this.#nodes.get(byIp));
-    if (!node) return undefined;
+    if (!node) return this.#resolveSubnet(key, port);
     const service = port === undefined ? undefined : node.services?.find((s) => s.port === port);
     return withTarget({ node: node.identity.name, ip: node.identity.ip, kind: byName ? 'node' : 'ip' }, service);
+  }
+
+  /**
+   * An address in a node's unsafe network reaches that node, which routes it. There is no host
+   * behind the router in the stand-in: the router's own service on that port answers for it.
+   */
+  #resolveSubnet(address: string, port: number | undefined): Resolution | undefined {
+    if (net.isIP(address) === 0) return undefined;
+    for (const node of this.#nodes.values()) {
+      for (const subnet of node.identity.subnets ?? []) {
+        const prefix = parsePrefix(subnet);
+        if (typeof prefix === 'string' || !prefix.contains(address)) continue;
+        const service = port === undefined ? undefined : node.services?.find((s) => s.port === port);
+        return withTarget({ node: node.identity.name, ip: address, kind: 'subnet' }, service);
+      }
+    }
+    return undefined;
   }
 }
 

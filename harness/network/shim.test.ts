@@ -61,6 +61,38 @@ describe('startShim', () => {
   });
 
   it.each([
+    ['1.10', 'drop'],
+    ['1.11', 'reject'],
+  ] as const)('judges with the Nebula version of its config (%s: outbound_action reject answers an outbound denial with %s)', async (nebula, verdict) => {
+    const base = config({ host: 'localhost', port: 1 });
+    const worker = { ...base.nodes[0]!, firewall: { outbound: [], outbound_action: 'reject' } };
+    await using shim = await startShim({ ...base, nebula, nodes: [worker, base.nodes[1]!] });
+    const decided = new Promise((resolve) => shim.network.onEvent(resolve));
+    const attempt = proxiedFetch(shim.egress['claude-worker']!.proxyUrl)(`http://${MCP}:8000/`).catch(() => undefined);
+    expect(await decided).toMatchObject({ source: 'claude-worker', verdict });
+    await shim.close();
+    await attempt;
+  });
+
+  it.each([
+    ['1.9', 'allow'],
+    ['1.11', 'drop'],
+  ] as const)('routes an address of a node\'s unsafe network to it, where a rule without local_cidr covers it on %s: %s', async (nebula, verdict) => {
+    await using service = disposable(await listen((_req, res) => res.end('routed'), { host: '127.0.0.1', port: 0 }));
+    const base = config({ host: '127.0.0.1', port: service.port });
+    const worker = { ...base.nodes[0]!, firewall: { outbound: [{ port: 8000, proto: 'tcp', host: 'any' }] } };
+    const router = { ...base.nodes[1]!, identity: { ...base.nodes[1]!.identity, subnets: ['192.168.50.0/24'] } };
+    await using shim = await startShim({ ...base, nebula, nodes: [worker, router] });
+    const decided = new Promise((resolve) => shim.network.onEvent(resolve));
+    const attempt = proxiedFetch(shim.egress['claude-worker']!.proxyUrl)('http://192.168.50.7:8000/').then((r) => r.text(), () => undefined);
+    expect(await decided).toMatchObject({ destinationNode: 'monitoring-mcp', verdict });
+    if (verdict === 'allow') expect(await attempt).toBe('routed');
+    await shim.close();
+    await attempt;
+  });
+
+  it.each([
+    ['an unknown Nebula version', { ...config({ host: 'localhost', port: 1 }), nebula: '1.7' }],
     ['a subnet the shim has no address in', config({ host: 'localhost', port: 1 }, { subnet: '192.0.2.0/24' })],
     ['a subnet that is not one', config({ host: 'localhost', port: 1 }, { subnet: 'dev-net' })],
     ['no nodes', { proxyPort: 0, nodes: [] }],

@@ -5,6 +5,7 @@ import { startNetwork, type EgressListen, type NetworkEvent, type StartedNetwork
 import { NetworkError } from './errors.ts';
 import { parseFirewall } from './firewall.ts';
 import { NodeIdentitySchema } from './identity.ts';
+import { CURRENT_NEBULA, NebulaVersionSchema } from './versions.ts';
 
 const PortSchema = z.number().int().min(0).max(65535);
 
@@ -41,6 +42,8 @@ export const ShimConfigSchema = z.strictObject({
   /** Ports where the shim also answers plain HTTP requests to Consul names (Host header); the services' overlay ports. */
   namePorts: z.array(PortSchema.min(1)).default([]),
   dropHoldMs: z.number().int().positive().default(30_000),
+  /** The Nebula version whose rules every node's firewall follows. */
+  nebula: NebulaVersionSchema.default(CURRENT_NEBULA),
 });
 export type ShimConfig = z.input<typeof ShimConfigSchema>;
 
@@ -72,7 +75,7 @@ export async function startShim(config: unknown, addresses: string[] = localAddr
   if (!parsed.success) {
     throw new NetworkError('ERR_NETWORK_CONFIG', `network shim config: ${z.prettifyError(parsed.error)}`);
   }
-  const { nodes, proxyPort, namePorts, dropHoldMs } = parsed.data;
+  const { nodes, proxyPort, namePorts, dropHoldMs, nebula } = parsed.data;
   const listen = new Map<string, EgressListen>();
   for (const node of nodes) {
     const host = 'subnet' in node.bind ? addressIn(node.bind.subnet, addresses, node.identity.name) : node.bind.address;
@@ -81,7 +84,7 @@ export async function startShim(config: unknown, addresses: string[] = localAddr
   const network = await startNetwork({
     nodes: nodes.map((node) => ({
       identity: node.identity,
-      firewall: parseFirewall(node.firewall ?? {}),
+      firewall: parseFirewall(node.firewall ?? {}, { source: `node ${node.identity.name}`, nebula }),
       services: node.services.map((service) => ({ ...service })),
     })),
     dropHoldMs,

@@ -22,8 +22,10 @@ export function toMermaid(scenario: Scenario, result: ScenarioResult): string {
   const flows = new Map<string, { from: string; to: string; label: string; blocked: boolean }>();
   for (const event of result.network) {
     const to = event.destinationNode ?? event.destination;
-    const key = `${event.source} ${to} ${event.port} ${event.verdict}`;
-    flows.set(key, { from: event.source, to, label: `${event.port}/${event.proto} ${event.verdict}`, blocked: event.verdict !== 'allow' });
+    // A later packet the firewall denied (conntrack had forgotten the flow) is labelled as such.
+    const verdict = event.packet ? `${event.verdict} (${event.packet} traffic)` : event.verdict;
+    const key = `${event.source} ${to} ${event.port} ${verdict}`;
+    flows.set(key, { from: event.source, to, label: `${event.port}/${event.proto} ${verdict}`, blocked: event.verdict !== 'allow' });
   }
   const worker = scenario.topology.nodes.find((node) => node.run === 'worker');
   for (const flow of flows.values()) {

@@ -3,6 +3,7 @@ import { describePyJwtBehaviour, parsePyJwtVersion, PYJWT_VERSION_ENV, pyJwtBeha
 import type { PyJwtBehaviour } from '../../mocks/monitoring-mcp/index.ts';
 import { MCP_REVISIONS_ENV, parseMcpRevisions } from '../../mocks/shared/index.ts';
 import { mcpToolPrefix } from '../client/index.ts';
+import { describeDenial } from '../network/index.ts';
 import type { Firewall } from '../network/index.ts';
 import type { ScenarioResult, ServerOutcome } from '../runner/index.ts';
 import type { Scenario, TopologyNode } from '../topology/index.ts';
@@ -32,6 +33,8 @@ export function formatExplanation(scenario: Scenario, result: ScenarioResult): s
       if (hop) lines.push(`  hop: ${hop.from} -> ${hop.to}:${hop.port}${hop.verdict ? ` (${hop.verdict}${hop.side ? ` by ${hop.from === hop.to ? '' : hop.side === 'outbound' ? `${hop.from}'s outbound` : `${hop.to}'s inbound`} rules` : ''})` : ''}`);
       lines.push(`  why: ${server.reason.kind}: ${server.reason.detail}`);
       if (pyjwt) lines.push(`  version: ${pyjwt.line}`);
+      const nebula = denialVersion(scenario, server);
+      if (nebula) lines.push(`  nebula: ${nebula}`);
       const fix = pyjwt?.fix ?? suggestion(scenario, server);
       if (fix) lines.push(`  to pass: ${fix}`);
     }
@@ -39,6 +42,15 @@ export function formatExplanation(scenario: Scenario, result: ScenarioResult): s
     lines.push('');
   }
   return `${lines.join('\n')}`;
+}
+
+/** The Nebula version behaviour that chose drop or reject for a blocked hop. */
+function denialVersion(scenario: Scenario, server: ServerOutcome): string | undefined {
+  const hop = server.reason?.hop;
+  if (!hop?.side || (hop.verdict !== 'drop' && hop.verdict !== 'reject')) return undefined;
+  const name = hop.side === 'outbound' ? hop.from : hop.to;
+  const node = scenario.topology.nodes.find((candidate) => candidate.name === name);
+  return node && describeDenial(node.firewall, hop.side, node.name);
 }
 
 function suggestion(scenario: Scenario, server: ServerOutcome): string | undefined {

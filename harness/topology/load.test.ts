@@ -2,6 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { evaluateFlow } from '../network/index.ts';
 import { loadScenarioFile, requiredRuntime, requireExpectations, resolveScenarioArgs, TopologyError } from './index.ts';
 
 let dir: string;
@@ -121,6 +122,55 @@ expect:
     );
     expect(error.code).toBe('ERR_SCENARIO_INVALID');
     expect(error.location).toMatchObject({ line: 7, field: 'nodes.worker.firewall.outbound[0]' });
+  });
+
+  it('reads the Nebula version, a node\'s CA fingerprint and its unsafe networks', async () => {
+    const sha = 'ab'.repeat(32);
+    const file = await write(
+      'versions.yaml',
+      `extends: base.yaml\nnebula: "1.10"\npatch:\n  nodes:\n    lenient:\n      ca_name: ca-dev\n      ca_sha: "${sha}"\n      subnets: [192.168.50.0/24]\n`,
+    );
+    const [scenario] = await loadScenarioFile(file, { root: dir });
+    expect(scenario!.topology.nebula).toBe('1.10');
+    const lenient = scenario!.topology.nodes.find((node) => node.name === 'lenient')!;
+    expect(lenient.identity).toMatchObject({ caName: 'ca-dev', caSha: sha, subnets: ['192.168.50.0/24'] });
+    expect(lenient.firewall.nebula).toBe('1.10');
+    expect((await loadScenarioFile(path.join(dir, 'base.yaml'), { root: dir }))[0]!.topology.nebula).toBe('1.11');
+  });
+
+  it.each([
+    ['the CA the rule names', 'ab'.repeat(32), 'allow'],
+    ['another CA', 'cd'.repeat(32), 'drop'],
+  ])('judges a ca_sha rule against a node signed by %s: %s', async (_name, sha, verdict) => {
+    const rule = `{port: 8000, proto: tcp, ca_sha: "${'ab'.repeat(32)}"}`;
+    const file = await write(
+      `ca-sha-${verdict}.yaml`,
+      `extends: base.yaml\npatch:\n  nodes:\n    worker:\n      ca_sha: "${sha}"\n    lenient:\n      firewall:\n        inbound:\n          - ${rule}\n`,
+    );
+    const [scenario] = await loadScenarioFile(file, { root: dir });
+    const [worker, lenient] = ['worker', 'lenient'].map((name) => scenario!.topology.nodes.find((node) => node.name === name)!);
+    const result = evaluateFlow({ from: worker!, to: lenient!, port: 8000, proto: 'tcp' });
+    expect(result.verdict).toBe(verdict);
+    if (verdict === 'drop') expect(result.inbound.reason).toContain(`needs ca_sha ${'ab'.repeat(32)}; worker has CA (unnamed), sha ${sha}`);
+  });
+
+  it.each([
+    ['an unknown Nebula version', 'nebula: "1.7"\n', 'nebula', 'unknown Nebula version "1.7"; known versions: 1.6, 1.9, 1.10, 1.11'],
+    ['a Nebula version YAML reads as a number', 'nebula: 1.10\n', 'nebula', 'write the Nebula version as a quoted string'],
+    ['a CA fingerprint that is not one', 'patch:\n  nodes:\n    lenient:\n      ca_sha: sha-dev\n', 'nodes.lenient.ca_sha', 'a CA fingerprint: 64 lower-case hex digits'],
+  ])('rejects %s, naming the field', async (_name, extra, field, message) => {
+    const error = await loadError('bad-version.yaml', `extends: base.yaml\n${extra}`);
+    expect(error.code).toBe('ERR_SCENARIO_INVALID');
+    expect(error.location).toMatchObject({ field });
+    expect(error.message).toContain(message);
+  });
+
+  it('parses the firewall with the topology\'s Nebula version (cidr: any is an error before 1.10)', async () => {
+    const patch = 'patch:\n  nodes:\n    worker:\n      firewall:\n        outbound:\n          - {port: 8000, proto: tcp, cidr: any}\n';
+    const error = await loadError('cidr-any-19.yaml', `extends: base.yaml\nnebula: "1.9"\n${patch}`);
+    expect(error.location).toMatchObject({ field: 'nodes.worker.firewall.outbound[0].cidr' });
+    const [scenario] = await loadScenarioFile(await write('cidr-any-110.yaml', `extends: base.yaml\nnebula: "1.10"\n${patch}`), { root: dir });
+    expect(scenario!.topology.nodes.find((node) => node.name === 'worker')!.firewall.outbound[0]!.anyPeer).toBe(true);
   });
 
   it('rejects an unknown PyJWT version of monitoring-mcp at its line, naming the known ones', async () => {

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import type { z } from 'zod';
-import { parseFirewall, type Firewall } from '../network/index.ts';
+import { CURRENT_NEBULA, parseFirewall, type Firewall, type NebulaVersion } from '../network/index.ts';
 import { parseWorkerConfig, parseWorkerSettings, type WorkerSettings } from '../client/index.ts';
 import { isHarnessError } from '../../common/index.ts';
 import { TopologyError, type SourceLocation } from './errors.ts';
@@ -144,6 +144,7 @@ function fail(source: YamlSource, field: FieldPath, message: string, code: 'ERR_
 
 async function buildTopology(parsed: ScenarioFile, origins: Origins, file: string): Promise<Topology> {
   const entries = Object.entries(parsed.nodes);
+  const nebula = parsed.nebula ?? CURRENT_NEBULA;
   const nodes: TopologyNode[] = [];
   for (const [index, [name, spec]] of entries.entries()) {
     const at = (...field: FieldPath) => locate(origins, ['nodes', name, ...field], file);
@@ -165,8 +166,10 @@ async function buildTopology(parsed: ScenarioFile, origins: Origins, file: strin
         ip: spec.ip ?? `10.42.${Math.floor((index + 1) / 250)}.${((index + 1) % 250) + 1}`,
         groups: spec.groups,
         ...(spec.ca_name === undefined ? {} : { caName: spec.ca_name }),
+        ...(spec.ca_sha === undefined ? {} : { caSha: spec.ca_sha }),
+        ...(spec.subnets === undefined ? {} : { subnets: spec.subnets }),
       },
-      firewall: firewallOf(spec, at),
+      firewall: firewallOf(spec, nebula, at),
       firewallConfig: spec.firewall ?? {},
       service: spec.service && {
         ...spec.service,
@@ -181,7 +184,7 @@ async function buildTopology(parsed: ScenarioFile, origins: Origins, file: strin
   if (!nodes.some((node) => node.run === 'worker')) {
     throw new TopologyError('ERR_SCENARIO_INVALID', 'the topology has no node with run: worker', locate(origins, ['nodes'], file));
   }
-  return { dc: parsed.dc, timeoutMs: parsed.timeout_ms, nodes };
+  return { dc: parsed.dc, nebula, timeoutMs: parsed.timeout_ms, nodes };
 }
 
 /** A bring-your-own server: `image` and/or `command`, with `ready` and `container_port` only alongside them. */
@@ -206,9 +209,9 @@ function containerOf(spec: NodeSpec, at: (...field: FieldPath) => SourceLocation
   return { image: spec.image, command: spec.command, ready, port: spec.container_port ?? spec.service!.port };
 }
 
-function firewallOf(spec: NodeSpec, at: (...field: FieldPath) => SourceLocation): Firewall {
+function firewallOf(spec: NodeSpec, nebula: NebulaVersion, at: (...field: FieldPath) => SourceLocation): Firewall {
   try {
-    return parseFirewall(spec.firewall ?? {});
+    return parseFirewall(spec.firewall ?? {}, { nebula });
   } catch (error) {
     if (!isHarnessError(error)) throw error;
     const inner = (error as { path?: FieldPath }).path ?? [];

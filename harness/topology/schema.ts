@@ -3,6 +3,7 @@ import { TOKEN_KINDS, type TokenKind } from '../../mocks/auth-server/index.ts';
 import { PYJWT_VERSION_ENV, PyJwtVersionSchema, unknownPyJwtVersionMessage } from '../../mocks/monitoring-mcp/index.ts';
 import { isMcpRevisionsSetting, MCP_REVISIONS_ENV, unknownMcpRevisionsMessage } from '../../mocks/shared/index.ts';
 import { mcpTimeoutMs } from '../client/index.ts';
+import { NebulaVersionSchema } from '../network/index.ts';
 
 /** What a node runs: one of the simulated services, or the simulated claude-worker. */
 export const NodeRunSchema = z.enum(['worker', 'auth-server', 'prometheus', 'monitoring-ai-mcp', 'monitoring-mcp']);
@@ -68,7 +69,12 @@ export const NodeSchema = z.strictObject({
   /** Overlay IP from the node's certificate; generated when absent. */
   ip: z.ipv4().optional(),
   groups: z.array(z.string()).default([]),
+  /** Name of the CA that signed the node's certificate, what `ca_name` rules match. */
   ca_name: z.string().optional(),
+  /** That CA's fingerprint (`nebula-cert print`'s fingerprint: 64 hex digits), what `ca_sha` rules match. */
+  ca_sha: z.string().regex(/^[0-9a-f]{64}$/, 'a CA fingerprint: 64 lower-case hex digits, as nebula-cert print shows it').optional(),
+  /** Unsafe networks the node routes for (its certificate's `subnets`): addresses in them reach this node. */
+  subnets: z.array(z.cidrv4()).optional(),
   service: ServiceSchema.optional(),
   env: EnvSchema.default({}),
   /** Nebula's `firewall:` section, as in its config.yml. */
@@ -119,6 +125,8 @@ export const ScenarioFileSchema = z.strictObject({
   description: z.string().optional(),
   extends: z.string().optional(),
   patch: z.record(z.string(), z.unknown()).optional(),
+  /** Which Nebula the overlay runs: its rule parsing, cidr/any, local_cidr default and reject wiring. */
+  nebula: NebulaVersionSchema.optional(),
   /** Consul datacenter of every service name. */
   dc: z.string().default('dev-us-east-1'),
   /**

@@ -1,4 +1,4 @@
-import type { Firewall, NodeIdentity } from '../network/index.ts';
+import type { Firewall, NebulaVersion, NodeIdentity } from '../network/index.ts';
 import type { McpServerConfig, WorkerSettings } from '../client/index.ts';
 import type { Expectation, NodeRun, Ready, TokenSpec } from './schema.ts';
 
@@ -47,6 +47,8 @@ export interface TopologyNode {
 /** Everything a runtime needs to bring a scenario up; nothing about how. */
 export interface Topology {
   dc: string;
+  /** The Nebula version whose firewall semantics the overlay follows (default the current one). */
+  nebula: NebulaVersion;
   /** How long the network holds a dropped flow before the client sees it fail (`timeout_ms`). */
   timeoutMs: number;
   nodes: TopologyNode[];

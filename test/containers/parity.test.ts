@@ -1,4 +1,4 @@
-// Runtime parity: every incident step (each matrix member too) gives the same status, reason kind,
+// Runtime parity: every incident step and version scenario (each matrix member too) gives the same status, reason kind,
 // hop and tools per server, and the same network decisions, in containers as in-process, and meets
 // its expectations in both.
 import path from 'node:path';
@@ -13,7 +13,8 @@ const root = path.resolve(import.meta.dirname, '../../scenarios');
 const skip = containersUnavailable();
 if (skip) console.warn(`test/containers/parity.test.ts skipped: ${skip}`);
 
-const scenarios = (await Promise.all((await discoverScenarios(path.join(root, 'incidents'))).map((file) => loadScenarioFile(file, { root })))).flat();
+const files = (await Promise.all(['incidents', 'versions'].map((dir) => discoverScenarios(path.join(root, dir))))).flat();
+const scenarios = (await Promise.all(files.map((file) => loadScenarioFile(file, { root })))).flat();
 
 /** What must match between runtimes: per server, what the diagnosis concluded (details may word things differently). */
 function outcome(result: ScenarioResult) {

@@ -12,9 +12,11 @@ import type { RealFlowResult, RealNodeSpec, RealProto, StartedRealNebula } from 
  * UDP echo between them), and the two must agree. Each case also states what Nebula does, so a
  * case cannot silently stop testing what its name says.
  *
- * Real Nebula 1.6 has no reject action, so the shim's 'reject' would count as not-allow; the
- * firewalls here never ask for one.
+ * The lab runs Debian's Nebula 1.6.1, so the shim is set to its version (`nebula: '1.6'`): 1.6
+ * has no reject action and no local_cidr (both ignored), and any cidr containing 0.0.0.0 is the
+ * any-peer wildcard. The 1.6-only cases below fail if the shim judges with a newer version.
  */
+const SHIM_NEBULA = '1.6';
 
 const unavailable = realNebulaUnavailableReason();
 if (unavailable !== undefined) {
@@ -194,6 +196,17 @@ const cases: DifferentialCase[] = [
   inb('a source signed by another CA passes a ca_name rule for that CA', [{ port: 8000, proto: 'tcp', ca_name: CA_PROD }], 'allow', openWorker({ caName: CA_PROD })),
   inb('a source signed by another CA fails a ca_name rule for ours', [{ port: 8000, proto: 'tcp', ca_name: CA_DEV }], 'drop', openWorker({ caName: CA_PROD })),
   inb('inbound cidr containing a moved source allows', [{ port: 8000, proto: 'tcp', cidr: '10.42.0.64/26' }], 'allow', openWorker({ ip: '10.42.0.77' })),
+  // What 1.6 does differently from the versions after it (see versions.ts).
+  out('1.6: a cidr containing 0.0.0.0 (0.0.0.0/8) is the any-peer wildcard', [{ port: 8000, proto: 'tcp', cidr: '0.0.0.0/8' }], 'allow'),
+  out('1.6: local_cidr is not read, so a local_cidr missing the node does not deny', [{ port: 8000, proto: 'tcp', group: 'dev', local_cidr: '10.99.0.0/16' }], 'allow'),
+  {
+    name: '1.6: outbound_action reject is not read; a denied flow is dropped',
+    from: { ...worker([]), firewall: { outbound: [], inbound: [], outbound_action: 'reject', inbound_action: 'reject' } },
+    to: openMcp,
+    port: 8000,
+    proto: 'tcp',
+    nebula: 'drop',
+  },
   inb('inbound cidr not containing a moved source drops', [{ port: 8000, proto: 'tcp', cidr: '10.42.0.0/26' }], 'drop', openWorker({ ip: '10.42.0.77' })),
 ];
 
@@ -255,6 +268,10 @@ describe.skipIf(unavailable !== undefined)('real nebula vs the shim (differentia
     await lab?.close();
   });
 
+  it('runs the Nebula line the shim is set to', () => {
+    expect(nebulaVersion()).toMatch(new RegExp(`^Version: ${SHIM_NEBULA.replace('.', '\\.')}\\.`));
+  });
+
   it('has the rule-by-group table the brief asks for', () => {
     expect(cases.length).toBeGreaterThanOrEqual(20);
     expect(new Set(cases.map((c) => c.name)).size).toBe(cases.length);
@@ -268,8 +285,8 @@ describe.skipIf(unavailable !== undefined)('real nebula vs the shim (differentia
     const real = await lab.run({ from, to, port: c.port, proto: c.proto });
     // The shim sees exactly the identities that real Nebula's certificates carry.
     const shim = evaluateFlow({
-      from: { identity: real.from, firewall: parseFirewall(from.firewall, { source: `${c.name} (from)` }) },
-      to: { identity: real.to, firewall: parseFirewall(to.firewall, { source: `${c.name} (to)` }) },
+      from: { identity: real.from, firewall: parseFirewall(from.firewall, { source: `${c.name} (from)`, nebula: SHIM_NEBULA }) },
+      to: { identity: real.to, firewall: parseFirewall(to.firewall, { source: `${c.name} (to)`, nebula: SHIM_NEBULA }) },
       port: c.port,
       proto: c.proto,
     });

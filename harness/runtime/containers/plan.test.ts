@@ -82,4 +82,12 @@ describe('planTopology', () => {
     );
     expect(shimNode?.services?.[0]?.target).toEqual({ host: 'mth-1a2b3c4d-monitoring-mcp', port: 9000 });
   });
+
+  it('hands the shim the topology\'s Nebula version, which its firewalls are then parsed with', async () => {
+    for (const version of ['1.10', '1.11']) {
+      const plan = planTopology((await load(`versions/nebula-outbound-reject/${version}.yaml`)).topology, options);
+      const config = plan.shimConfig(Object.fromEntries(plan.networks.map((network) => [network.node, '172.30.0.0/24'])));
+      expect(config.nebula).toBe(version);
+    }
+  });
 });

@@ -189,6 +189,7 @@ export function planTopology(topology: Topology, options: PlanOptions): Topology
       namePorts,
       // As in-process: a dropped flow fails at the scenario's bound.
       dropHoldMs: topology.timeoutMs,
+      nebula: topology.nebula,
     }),
   };
 }
