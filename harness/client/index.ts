@@ -54,3 +54,5 @@ export { initMessage, formatMcpServersLine } from './worker-output.ts';
 export type { InitMessage } from './worker-output.ts';
 export { runWorkerMain, DEFAULT_WORKER_TIMEOUT_MS } from './worker-main.ts';
 export type { WorkerMainIo } from './worker-main.ts';
+export { ClientNameSchema, claudeMcpJson, workerLaunch, simulatedClient } from './worker-client.ts';
+export type { ClientName, ClaudeMcpJson, WorkerLaunch, WorkerClient } from './worker-client.ts';
