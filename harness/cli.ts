@@ -5,7 +5,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
-import { parseWorkerConfig, parseWorkerSettings } from './client/index.ts';
+import { ClientNameSchema, parseWorkerConfig, parseWorkerSettings, type ClientName } from './client/index.ts';
 import { isHarnessError } from './errors.ts';
 import { runFirewallCheck } from './network/index.ts';
 import { formatExplanation, formatScenarioTable, toJUnitXml, toJsonReport, toMermaid } from './report/index.ts';
@@ -29,17 +29,28 @@ async function runtimeNamed(name: string): Promise<Runtime> {
   return RUNTIMES[name]!;
 }
 
+interface ClientFlags {
+  client?: ClientName;
+  claudeBin?: string;
+}
+
+/** --client and --claude-bin as run options (unset: each scenario's `client:`, else simulated). */
+function clientOptions(options: ClientFlags): { client?: ClientName; claudeBin?: string } {
+  return { ...(options.client ? { client: options.client } : {}), ...(options.claudeBin ? { claudeBin: options.claudeBin } : {}) };
+}
+
 function progress(enabled: boolean) {
   return (result: ScenarioResult, done: number, total: number) => {
     if (enabled) process.stderr.write(`\r\u001b[2K[${done}/${total}] ${result.ok ? 'pass' : 'FAIL'} ${result.scenario}`);
   };
 }
 
-async function run(targets: string[], options: { json?: boolean; junit?: string; root: string; runtime: string; concurrency?: string }) {
+async function run(targets: string[], options: ClientFlags & { json?: boolean; junit?: string; root: string; runtime: string; concurrency?: string }) {
   const scenarios = await resolveScenarioArgs(targets, { root: options.root });
   const tty = Boolean(process.stderr.isTTY) && !process.env.CI;
   const results = await runScenarios(scenarios, {
     runtime: await runtimeNamed(options.runtime),
+    ...clientOptions(options),
     ...(options.concurrency ? { concurrency: Number(options.concurrency) } : {}),
     onResult: progress(tty),
   });
@@ -69,29 +80,29 @@ async function list(options: { json?: boolean; files?: boolean; root: string }) 
   return 0;
 }
 
-async function explain(target: string, options: { root: string; runtime: string }) {
+async function explain(target: string, options: ClientFlags & { root: string; runtime: string }) {
   const scenarios = await resolveScenarioArgs([target], { root: options.root });
   const runtime = await runtimeNamed(options.runtime);
   let ok = true;
   for (const scenario of scenarios) {
-    const result = await runScenario(scenario, { runtime });
+    const result = await runScenario(scenario, { runtime, ...clientOptions(options) });
     ok &&= result.ok;
     process.stdout.write(`${formatExplanation(scenario, result)}\n`);
   }
   return ok ? 0 : EXIT_UNMET;
 }
 
-async function diagram(target: string, options: { root: string; runtime: string }) {
+async function diagram(target: string, options: ClientFlags & { root: string; runtime: string }) {
   const scenarios = await resolveScenarioArgs([target], { root: options.root });
   const runtime = await runtimeNamed(options.runtime);
   for (const scenario of scenarios) {
-    const result = await runScenario(scenario, { runtime });
+    const result = await runScenario(scenario, { runtime, ...clientOptions(options) });
     process.stdout.write(scenarios.length > 1 ? `%% ${scenario.id}\n${toMermaid(scenario, result)}\n` : toMermaid(scenario, result));
   }
   return 0;
 }
 
-async function check(configFile: string, options: { topology: string; settings?: string; env: string[]; json?: boolean; runtime: string }) {
+async function check(configFile: string, options: ClientFlags & { topology: string; settings?: string; env: string[]; json?: boolean; runtime: string }) {
   const [base] = await loadScenarioFile(options.topology) as [Scenario];
   const config = parseWorkerConfig(await readFile(configFile, 'utf8'), { file: configFile });
   const worker = base.topology.nodes.find((node) => node.run === 'worker')!;
@@ -112,7 +123,7 @@ async function check(configFile: string, options: { topology: string; settings?:
       ),
     },
   };
-  const result = await runScenario(scenario, { runtime: await runtimeNamed(options.runtime) });
+  const result = await runScenario(scenario, { runtime: await runtimeNamed(options.runtime), ...clientOptions(options) });
   if (options.json) process.stdout.write(`${JSON.stringify(toJsonReport([result]), null, 2)}\n`);
   else process.stdout.write(`${formatExplanation(scenario, result)}`);
   const connected = !result.error && result.servers.every((server) => server.status === 'connected' && server.unpermitted.length === 0);
@@ -126,6 +137,8 @@ function program(): Command {
     .configureOutput({ writeErr: (text) => process.stderr.write(text) });
   const root = () => new Option('--root <dir>', 'scenarios folder for ids and listing').default(defaultRoot(), 'scenarios/');
   const runtime = () => new Option('--runtime <name>', 'how nodes run').choices(Object.keys(RUNTIMES)).default('inprocess');
+  const client = () => new Option('--client <name>', "who plays the worker (default: the scenario's client:, else simulated)").choices(ClientNameSchema.options);
+  const claudeBin = () => new Option('--claude-bin <path>', 'the Claude Code binary for --client claude-code').env('HARNESS_CLAUDE_BIN');
   cli
     .command('run')
     .description('run scenarios (files, folders, ids or id prefixes; default: all) and compare with their expectations')
@@ -135,6 +148,8 @@ function program(): Command {
     .option('--concurrency <n>', 'scenarios at once')
     .addOption(root())
     .addOption(runtime())
+    .addOption(client())
+    .addOption(claudeBin())
     .action(async (targets: string[], options) => {
       process.exitCode = await run(targets, options);
     });
@@ -153,6 +168,8 @@ function program(): Command {
     .argument('<scenario>', 'file or id')
     .addOption(root())
     .addOption(runtime())
+    .addOption(client())
+    .addOption(claudeBin())
     .action(async (target: string, options) => {
       process.exitCode = await explain(target, options);
     });
@@ -162,6 +179,8 @@ function program(): Command {
     .argument('<scenario>', 'file or id')
     .addOption(root())
     .addOption(runtime())
+    .addOption(client())
+    .addOption(claudeBin())
     .action(async (target: string, options) => {
       process.exitCode = await diagram(target, options);
     });
@@ -174,6 +193,8 @@ function program(): Command {
     .option('--env <NAME=VALUE...>', "the worker's environment", [])
     .option('--json', 'print JSON')
     .addOption(runtime())
+    .addOption(client())
+    .addOption(claudeBin())
     .action(async (config: string, options) => {
       process.exitCode = await check(config, options);
     });

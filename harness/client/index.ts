@@ -56,3 +56,5 @@ export { runWorkerMain, DEFAULT_WORKER_TIMEOUT_MS } from './worker-main.ts';
 export type { WorkerMainIo } from './worker-main.ts';
 export { ClientNameSchema, claudeMcpJson, workerLaunch, simulatedClient } from './worker-client.ts';
 export type { ClientName, ClaudeMcpJson, WorkerLaunch, WorkerClient } from './worker-client.ts';
+export { claudeCodeClient, resolveClaudeBinary, mcpTimeoutOf, DEFAULT_MCP_TIMEOUT_MS } from './claude-code/index.ts';
+export type { ClaudeCodeClientOptions, ClaudeBinary } from './claude-code/index.ts';

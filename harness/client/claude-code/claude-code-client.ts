@@ -1,0 +1,83 @@
+import { ClientError } from '../errors.ts';
+import type { WorkerClient, WorkerLaunch } from '../worker-client.ts';
+import type { WorkerReport } from '../worker-report.ts';
+import { resolveClaudeBinary } from './claude-binary.ts';
+import { DEFAULT_MCP_TIMEOUT_MS, runClaudeUntilInit } from './claude-process.ts';
+import { claudeReport } from './claude-report.ts';
+
+export interface ClaudeCodeClientOptions {
+  /** A Claude Code binary of the user's (their production worker's); default HARNESS_CLAUDE_BIN, then the pinned package. */
+  bin?: string | undefined;
+}
+
+/** Claude Code's own credentials: never given to the worker (the run is keyless; no request may reach a model). */
+const CREDENTIALS = ['ANTHROPIC_API_KEY', 'ANTHROPIC_AUTH_TOKEN', 'CLAUDE_CODE_OAUTH_TOKEN'];
+
+/**
+ * The real Claude Code as the worker: `claude -p --output-format stream-json --verbose
+ * --mcp-config F --strict-mcp-config` with a fresh HOME, no API key, telemetry and non-essential
+ * traffic off, `MCP_TIMEOUT` from the worker's env (default 30000) and all its traffic through
+ * the worker's egress (HTTP_PROXY / HTTPS_PROXY). Reads the init line, stops it, and reports as
+ * the simulated worker does.
+ *
+ * @example
+ * const report = await running.runWorker(claudeCodeClient({ bin: '/opt/claude/bin/claude' }));
+ */
+export function claudeCodeClient(options: ClaudeCodeClientOptions = {}): WorkerClient {
+  return {
+    name: 'claude-code',
+    async run(launch: WorkerLaunch): Promise<WorkerReport> {
+      const binary = await resolveClaudeBinary({ bin: options.bin });
+      const mcpTimeoutMs = mcpTimeoutOf(launch.env);
+      const run = await runClaudeUntilInit({
+        binary: binary.path,
+        mcpJson: launch.mcpJson,
+        settingsJson: launch.settingsJson,
+        env: claudeEnv(launch, mcpTimeoutMs),
+        mcpTimeoutMs,
+      });
+      const report = claudeReport({
+        servers: launch.servers,
+        env: launch.env,
+        init: run.init,
+        mcpLogs: run.mcpLogs,
+        mcpTimeoutMs,
+        elapsedMs: run.elapsedMs,
+        settings: launch.settings,
+      });
+      report.client = { name: 'claude-code', version: report.client?.version ?? binary.version };
+      return report;
+    },
+  };
+}
+
+/** The worker's MCP_TIMEOUT (ms), Claude Code's default when unset. */
+export function mcpTimeoutOf(env: Readonly<Record<string, string | undefined>>): number {
+  const raw = env.MCP_TIMEOUT;
+  if (raw === undefined || raw === '') return DEFAULT_MCP_TIMEOUT_MS;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value <= 0) {
+    throw new ClientError('ERR_CLIENT_ARGUMENT', `the worker's MCP_TIMEOUT must be a positive number of milliseconds, got ${JSON.stringify(raw)}`);
+  }
+  return value;
+}
+
+/** Only what the worker has, plus what keeps the run keyless, quiet and behind its egress. */
+function claudeEnv(launch: WorkerLaunch, mcpTimeoutMs: number): Record<string, string> {
+  const env: Record<string, string> = { PATH: process.env.PATH ?? '/usr/bin:/bin' };
+  for (const [name, value] of Object.entries(launch.env)) if (!CREDENTIALS.includes(name)) env[name] = value;
+  return {
+    ...env,
+    MCP_TIMEOUT: String(mcpTimeoutMs),
+    DISABLE_TELEMETRY: '1',
+    DISABLE_AUTOUPDATER: '1',
+    DISABLE_ERROR_REPORTING: '1',
+    CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
+    HTTP_PROXY: launch.egressProxyUrl,
+    HTTPS_PROXY: launch.egressProxyUrl,
+    http_proxy: launch.egressProxyUrl,
+    https_proxy: launch.egressProxyUrl,
+    NO_PROXY: '',
+    no_proxy: '',
+  };
+}
