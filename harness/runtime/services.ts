@@ -56,7 +56,7 @@ export async function startNodeService(node: TopologyNode, context: ServiceConte
   const loopback = { host: '127.0.0.1', port: 0 };
   switch (node.run) {
     case 'auth-server': {
-      const auth = await startAuthServer({ ...loopback, ...clock, keys, issuer: env.ISSUER || own });
+      const auth = await startAuthServer({ ...loopback, ...clock, keys, issuer: env.ISSUER || own, registration: env.AUTH_REGISTRATION === '1' });
       return {
         port: portOf(auth.url),
         log: auth.log,

@@ -38,6 +38,12 @@ export interface AuthServerOptions {
   clients?: readonly OAuthClient[];
   /** Where the RS256 keys come from; default a new key each (see cachedKeys for many servers in one process). */
   keys?: KeySource;
+  /**
+   * Offer RFC 7591 dynamic client registration (`registration_endpoint` in the metadata, `POST
+   * /oauth/register`): what lets an interactive client such as Claude Code show a server as
+   * `needs-auth`. Default off, as in the seed's auth server.
+   */
+  registration?: boolean;
 }
 
 const PortSchema = z.number().int().min(0).max(65535);
@@ -52,6 +58,7 @@ const AuthServerOptionsSchema = z.object({
   tokenTtlSeconds: z.number().int().positive().optional(),
   clients: z.array(z.strictObject({ clientId: z.string().min(1), clientSecret: z.string() })).optional(),
   keys: z.custom<KeySource>((value) => typeof value === 'function', 'a function (keyNumber) => Promise<SigningKey>').optional(),
+  registration: z.boolean().optional(),
 });
 
 export interface StartedAuthServer extends Started {
@@ -99,6 +106,8 @@ class AuthServer implements StartedAuthServer {
   readonly #slowMs: number;
   readonly #configuredIssuer: string | undefined;
   readonly #clients: readonly OAuthClient[] | undefined;
+  readonly #registration: boolean;
+  #registered = 0;
   #main: Listening | undefined;
   #jwks: Listening | undefined;
   #jwksPort: number;
@@ -120,6 +129,7 @@ class AuthServer implements StartedAuthServer {
     this.#slowMs = options.slowMs ?? DEFAULT_SLOW_MS;
     this.#configuredIssuer = options.issuer;
     this.#clients = options.clients;
+    this.#registration = options.registration ?? false;
     this.log = new ServiceLog('auth-server', this.#clock, options.log);
   }
 
@@ -159,7 +169,13 @@ class AuthServer implements StartedAuthServer {
     }
     this.#jwksPort = this.#jwks.port;
     const url = this.#main.url;
-    this.#endpoints = { url, issuer: this.#configuredIssuer ?? url, tokenUrl: `${url}/oauth/token`, jwksUrl: `${this.#jwks.url}${JWKS_PATH}` };
+    this.#endpoints = {
+      url,
+      issuer: this.#configuredIssuer ?? url,
+      tokenUrl: `${url}/oauth/token`,
+      jwksUrl: `${this.#jwks.url}${JWKS_PATH}`,
+      ...(this.#registration ? { registrationUrl: `${url}/oauth/register` } : {}),
+    };
   }
 
   async mint(kind: TokenKind, options?: MintOptions): Promise<string> {
@@ -313,6 +329,25 @@ class AuthServer implements StartedAuthServer {
     return app;
   }
 
+  /** RFC 7591 section 3.2.1: echo the client's metadata with a fresh client_id (a public client: no secret). */
+  #register(req: Request, res: Response): void {
+    const body: unknown = req.body;
+    const metadata = body && typeof body === 'object' && !Array.isArray(body) ? (body as Record<string, unknown>) : undefined;
+    const redirects = metadata?.redirect_uris;
+    if (!metadata || (redirects !== undefined && (!Array.isArray(redirects) || !redirects.every((uri) => typeof uri === 'string')))) {
+      res.status(400).json({ error: 'invalid_client_metadata', error_description: 'expected a JSON object whose redirect_uris is a list of URIs' });
+      return;
+    }
+    const clientId = `registered-${++this.#registered}`;
+    this.log.write('client.registered', { clientId, clientName: typeof metadata.client_name === 'string' ? metadata.client_name : null });
+    res.status(201).json({
+      ...metadata,
+      client_id: clientId,
+      client_id_issued_at: Math.floor(this.#clock.now() / 1000),
+      token_endpoint_auth_method: 'none',
+    });
+  }
+
   #mainApp(): express.Express {
     const app = express();
     app.disable('x-powered-by');
@@ -323,6 +358,7 @@ class AuthServer implements StartedAuthServer {
       res.json(openIdConfiguration(this.#endpoints));
     });
     app.get(JWKS_PATH, (req, res) => this.#serveJwks('main', req, res));
+    if (this.#registration) app.post('/oauth/register', express.json(), (req, res) => this.#register(req, res));
     app.get('/oauth/authorize', (_req, res) => {
       res.status(400).json({ error: 'unsupported_response_type', error_description: 'this server supports only the client_credentials grant' });
     });

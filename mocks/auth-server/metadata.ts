@@ -5,6 +5,8 @@ export interface AuthServerEndpoints {
   url: string;
   tokenUrl: string;
   jwksUrl: string;
+  /** RFC 7591 dynamic client registration endpoint; only when the server offers it (opt-in). */
+  registrationUrl?: string;
 }
 
 /**
@@ -15,14 +17,25 @@ export interface AuthServerEndpoints {
  * `response_types_supported` is therefore empty: no response type is supported.
  */
 export function oauthAuthorizationServerMetadata(endpoints: AuthServerEndpoints): Record<string, unknown> {
-  return {
+  const base = {
     issuer: endpoints.issuer,
     authorization_endpoint: `${endpoints.url}/oauth/authorize`,
     token_endpoint: endpoints.tokenUrl,
     jwks_uri: endpoints.jwksUrl,
-    response_types_supported: [],
+    response_types_supported: [] as string[],
     grant_types_supported: ['client_credentials'],
     token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+  };
+  if (!endpoints.registrationUrl) return base;
+  // With registration a client may be an interactive one (Claude Code's /mcp login): the
+  // authorization code grant with PKCE is announced (RFC 8414 section 2), its endpoint stays a stub.
+  return {
+    ...base,
+    registration_endpoint: endpoints.registrationUrl,
+    response_types_supported: ['code'],
+    grant_types_supported: ['authorization_code', 'client_credentials'],
+    code_challenge_methods_supported: ['S256'],
+    token_endpoint_auth_methods_supported: [...base.token_endpoint_auth_methods_supported, 'none'],
   };
 }
 
