@@ -49,7 +49,8 @@ export type {
 } from './worker-report.ts';
 export { connectWorker } from './connect-worker.ts';
 export type { ConnectWorkerOptions } from './connect-worker.ts';
-export { advertisesOAuth } from './classify.ts';
+export { claudeCodeNeedsAuth } from './oauth-discovery.ts';
+export type { NeedsAuthInput } from './oauth-discovery.ts';
 export { initMessage, formatMcpServersLine } from './worker-output.ts';
 export type { InitMessage } from './worker-output.ts';
 export { runWorkerMain, DEFAULT_WORKER_TIMEOUT_MS } from './worker-main.ts';

@@ -41,7 +41,8 @@ export interface AuthServerOptions {
   /**
    * Offer RFC 7591 dynamic client registration (`registration_endpoint` in the metadata, `POST
    * /oauth/register`): what lets an interactive client such as Claude Code show a server as
-   * `needs-auth`. Default off, as in the seed's auth server.
+   * `needs-auth`. The metadata's endpoints are then announced under `issuer`. Default off, as in
+   * the seed's auth server.
    */
   registration?: boolean;
 }
@@ -174,7 +175,7 @@ class AuthServer implements StartedAuthServer {
       issuer: this.#configuredIssuer ?? url,
       tokenUrl: `${url}/oauth/token`,
       jwksUrl: `${this.#jwks.url}${JWKS_PATH}`,
-      ...(this.#registration ? { registrationUrl: `${url}/oauth/register` } : {}),
+      ...(this.#registration ? { registrationBase: (this.#configuredIssuer ?? url).replace(/\/+$/, '') } : {}),
     };
   }
 

@@ -5,8 +5,12 @@ export interface AuthServerEndpoints {
   url: string;
   tokenUrl: string;
   jwksUrl: string;
-  /** RFC 7591 dynamic client registration endpoint; only when the server offers it (opt-in). */
-  registrationUrl?: string;
+  /**
+   * With dynamic client registration on: the URL clients reach the server at (its issuer, a name
+   * behind the network shim). The metadata's endpoints are then announced under it, since an
+   * interactive client follows them; the loopback `url` is only reachable from this process.
+   */
+  registrationBase?: string;
 }
 
 /**
@@ -26,12 +30,16 @@ export function oauthAuthorizationServerMetadata(endpoints: AuthServerEndpoints)
     grant_types_supported: ['client_credentials'],
     token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
   };
-  if (!endpoints.registrationUrl) return base;
+  const at = endpoints.registrationBase;
+  if (!at) return base;
   // With registration a client may be an interactive one (Claude Code's /mcp login): the
   // authorization code grant with PKCE is announced (RFC 8414 section 2), its endpoint stays a stub.
   return {
     ...base,
-    registration_endpoint: endpoints.registrationUrl,
+    authorization_endpoint: `${at}/oauth/authorize`,
+    token_endpoint: `${at}/oauth/token`,
+    jwks_uri: `${at}/.well-known/jwks.json`,
+    registration_endpoint: `${at}/oauth/register`,
     response_types_supported: ['code'],
     grant_types_supported: ['authorization_code', 'client_credentials'],
     code_challenge_methods_supported: ['S256'],
