@@ -37,6 +37,23 @@ afterAll(async () => {
 });
 
 describe('harness run', () => {
+  it('runs the real Claude Code as the worker with --client claude-code, and names a missing --claude-bin', async () => {
+    const ran = await harness('run', step1, '--client', 'claude-code', '--json');
+    expect(ran.code).toBe(0);
+    const report = JSON.parse(ran.stdout) as { ok: boolean; results: { mcp_servers: { name: string; status: string }[] }[] };
+    expect(report.results[0]!.mcp_servers.map((server) => [server.name, server.status])).toEqual([
+      ['grafana', 'connected'],
+      ['alertmanager', 'connected'],
+      ['prometheus', 'failed'],
+    ]);
+    const missing = await harness('run', step1, '--client', 'claude-code', '--claude-bin', path.join(dir, 'no-claude'));
+    expect(missing.code).toBe(1);
+    expect(missing.stdout).toContain('ERR_CLAUDE_MISSING');
+    expect(missing.stderr).not.toMatch(/\n\s+at /);
+    const wrong = await harness('run', step1, '--client', 'codex');
+    expect(wrong.code).toBe(2);
+  }, 60_000);
+
   it('exits 1 with a table showing the mismatch when an expectation is wrong', async () => {
     const file = path.join(dir, 'wrong.yaml');
     await writeFile(file, `extends: ${base}\nexpect:\n  grafana: connected\n  prometheus: connected\n`);
