@@ -21,6 +21,7 @@ function positive(env: NodeJS.ProcessEnv, name: string): number | undefined {
 /**
  * The options `main.ts` starts the server with: PORT, HOST, MCP_JWT_AUDIENCE, MCP_JWT_ISSUER,
  * MCP_JWKS_URL, MCP_JWT_VERIFY_AUDIENCE, MCP_AUTH_MODE, PROMETHEUS_BASE_URL, MCP_JWKS_TIMEOUT_MS,
+ * MCP_AUTHORIZATION_SERVER and MCP_RESOURCE_URL (RFC 9728 metadata, opt-in),
  * and HTTP_PROXY (all outbound traffic through it). Bad values are ERR_MONITORING_MCP_OPTIONS.
  *
  * @example
@@ -42,6 +43,8 @@ export function monitoringMcpOptionsFromEnv(env: NodeJS.ProcessEnv = process.env
   if (env.MCP_JWT_ISSUER) options.issuer = env.MCP_JWT_ISSUER;
   if (env.MCP_JWKS_URL) options.jwksUrl = env.MCP_JWKS_URL;
   if (env.PROMETHEUS_BASE_URL) options.prometheusBaseUrl = env.PROMETHEUS_BASE_URL;
+  if (env.MCP_AUTHORIZATION_SERVER) options.authorizationServer = env.MCP_AUTHORIZATION_SERVER;
+  if (env.MCP_RESOURCE_URL) options.resourceUrl = env.MCP_RESOURCE_URL;
   const timeout = positive(env, 'MCP_JWKS_TIMEOUT_MS');
   if (timeout !== undefined) options.jwksTimeoutMs = timeout;
   return options;
