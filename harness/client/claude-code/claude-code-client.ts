@@ -2,12 +2,17 @@ import { ClientError } from '../errors.ts';
 import type { WorkerClient, WorkerLaunch } from '../worker-client.ts';
 import type { WorkerReport } from '../worker-report.ts';
 import { resolveClaudeBinary } from './claude-binary.ts';
-import { DEFAULT_MCP_TIMEOUT_MS, runClaudeUntilInit } from './claude-process.ts';
+import { canIsolateNetwork, DEFAULT_MCP_TIMEOUT_MS, runClaudeUntilInit } from './claude-process.ts';
 import { claudeReport } from './claude-report.ts';
 
 export interface ClaudeCodeClientOptions {
   /** A Claude Code binary of the user's (their production worker's); default HARNESS_CLAUDE_BIN, then the pinned package. */
   bin?: string | undefined;
+  /**
+   * Its own network namespace with only loopback (`unshare -n`), reaching the egress through a
+   * bridge. Default: where this process can (root, `unshare`, `ip`), unless HARNESS_CLAUDE_NETNS=0.
+   */
+  isolate?: boolean;
 }
 
 /** Claude Code's own credentials: never given to the worker (the run is keyless; no request may reach a model). */
@@ -35,6 +40,7 @@ export function claudeCodeClient(options: ClaudeCodeClientOptions = {}): WorkerC
         settingsJson: launch.settingsJson,
         env: claudeEnv(launch, mcpTimeoutMs),
         mcpTimeoutMs,
+        isolate: isolateFor(launch, options),
       });
       const report = claudeReport({
         servers: launch.servers,
@@ -45,10 +51,19 @@ export function claudeCodeClient(options: ClaudeCodeClientOptions = {}): WorkerC
         elapsedMs: run.elapsedMs,
         settings: launch.settings,
       });
-      report.client = { name: 'claude-code', version: report.client?.version ?? binary.version };
+      report.client = { name: 'claude-code', version: report.client?.version ?? binary.version, isolated: run.isolated };
       return report;
     },
   };
+}
+
+function isolateFor(launch: WorkerLaunch, options: ClaudeCodeClientOptions): { egress: { host: string; port: number } } | undefined {
+  const wanted = options.isolate ?? process.env.HARNESS_CLAUDE_NETNS !== '0';
+  if (!wanted || !canIsolateNetwork()) return undefined;
+  const url = new URL(launch.egressProxyUrl);
+  // Only an egress this machine reaches on loopback can be bridged (the in-process runtime's).
+  if (!['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname)) return undefined;
+  return { egress: { host: url.hostname.replace(/^\[|\]$/g, ''), port: Number(url.port) } };
 }
 
 /** The worker's MCP_TIMEOUT (ms), Claude Code's default when unset. */

@@ -1,4 +1,6 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
+import { fileURLToPath } from 'node:url';
 import { mkdtemp, readdir, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -38,6 +40,11 @@ export interface ClaudeRunInput {
   /** The whole environment of the process (nothing of the harness's own is added). */
   env: Record<string, string>;
   mcpTimeoutMs: number;
+  /**
+   * Run it in a network namespace of its own with only loopback (`unshare -n`), its proxy a bridge
+   * to `egress` over a Unix socket: then nothing it does can reach anything but the egress.
+   */
+  isolate?: { egress: { host: string; port: number } } | undefined;
 }
 
 export interface ClaudeRun {
@@ -46,6 +53,28 @@ export interface ClaudeRun {
   mcpLogs: Record<string, ClaudeMcpLogLine[]>;
   /** From spawn to the init line. */
   elapsedMs: number;
+  /** Whether it ran in a network namespace of its own. */
+  isolated: boolean;
+}
+
+const BRIDGE_MAIN = fileURLToPath(new URL('./netns-bridge-main.ts', import.meta.url));
+let namespacesWork: boolean | undefined;
+
+/**
+ * Whether this process may give a child a network namespace of its own: root, `unshare` and `ip`
+ * present and working (checked once).
+ *
+ * @example
+ * const isolate = canIsolateNetwork() ? { egress } : undefined;
+ */
+export function canIsolateNetwork(): boolean {
+  if (namespacesWork === undefined) {
+    namespacesWork =
+      process.platform === 'linux' &&
+      process.getuid?.() === 0 &&
+      spawnSync('unshare', ['-n', '--', 'ip', 'link', 'set', 'lo', 'up'], { stdio: 'ignore', timeout: 10_000 }).status === 0;
+  }
+  return namespacesWork;
 }
 
 /** Process groups still running, killed if this process exits before their run ends. */
@@ -64,6 +93,7 @@ let exitHookInstalled = false;
 export async function runClaudeUntilInit(input: ClaudeRunInput): Promise<ClaudeRun> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'mth-claude-'));
   let child: ChildProcess | undefined;
+  let bridge: { close(): Promise<void> } | undefined;
   try {
     const home = path.join(dir, 'home');
     const work = path.join(dir, 'work');
@@ -77,21 +107,58 @@ export async function runClaudeUntilInit(input: ClaudeRunInput): Promise<ClaudeR
       args.push('--settings', settings);
     }
     const started = performance.now();
-    child = spawn(input.binary, args, {
-      cwd: work,
-      env: { ...input.env, HOME: home, TMPDIR: dir },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true,
-    });
+    const env = { ...input.env, HOME: home, TMPDIR: dir };
+    if (input.isolate) {
+      const socket = path.join(dir, 'egress.sock');
+      bridge = await bridgeTo(socket, input.isolate.egress);
+      child = spawn('unshare', ['-n', '--', process.execPath, BRIDGE_MAIN, socket, '--', input.binary, ...args], {
+        cwd: work,
+        env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        detached: true,
+      });
+    } else {
+      child = spawn(input.binary, args, { cwd: work, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    }
     track(child);
     const init = await readInit(child, input.mcpTimeoutMs + START_ALLOWANCE_MS);
     const elapsedMs = performance.now() - started;
     await stop(child);
-    return { init, mcpLogs: await readMcpLogs(home), elapsedMs };
+    return { init, mcpLogs: await readMcpLogs(home), elapsedMs, isolated: input.isolate !== undefined };
   } finally {
     if (child) await stop(child);
+    await bridge?.close();
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** The namespace's way out: a Unix socket whose every connection is piped to the egress. */
+async function bridgeTo(socketPath: string, egress: { host: string; port: number }): Promise<{ close(): Promise<void> }> {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((inside) => {
+    const outside = net.connect(egress.port, egress.host);
+    sockets.add(inside).add(outside);
+    inside.pipe(outside).pipe(inside);
+    const end = () => {
+      inside.destroy();
+      outside.destroy();
+      sockets.delete(inside);
+      sockets.delete(outside);
+    };
+    inside.on('error', end).on('close', end);
+    outside.on('error', end).on('close', end);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(socketPath, () => resolve());
+  });
+  return {
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
 }
 
 function track(child: ChildProcess): void {
