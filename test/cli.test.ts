@@ -40,7 +40,8 @@ describe('harness run', () => {
   it('runs the real Claude Code as the worker with --client claude-code, and names a missing --claude-bin', async () => {
     const ran = await harness('run', step1, '--client', 'claude-code', '--json');
     expect(ran.code).toBe(0);
-    const report = JSON.parse(ran.stdout) as { ok: boolean; results: { mcp_servers: { name: string; status: string }[] }[] };
+    const report = JSON.parse(ran.stdout) as { ok: boolean; results: { client?: { name: string; version?: string }; mcp_servers: { name: string; status: string }[] }[] };
+    expect(report.results[0]!.client).toEqual({ name: 'claude-code', version: expect.stringMatching(/^\d+\.\d+\.\d+/) });
     expect(report.results[0]!.mcp_servers.map((server) => [server.name, server.status])).toEqual([
       ['grafana', 'connected'],
       ['alertmanager', 'connected'],
