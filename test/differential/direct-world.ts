@@ -36,6 +36,9 @@ export interface Post {
   method: string;
   authorization: string | undefined;
   probe: string | undefined;
+  /** The JSON-RPC params and the MCP-Protocol-Version header (what a version probe carries). */
+  params: unknown;
+  protocolVersion: string | undefined;
 }
 
 export interface StartedDirectWorld extends AsyncDisposable {
@@ -145,7 +148,7 @@ function mcpApp(name: string, behaviour: McpBehaviour, seen: Post[]): express.Ex
   }
   app.post('/mcp', express.json(), async (req, res) => {
     const method = typeof req.body?.method === 'string' ? req.body.method : Array.isArray(req.body) ? 'batch' : '?';
-    seen.push({ method, authorization: req.headers.authorization, probe: req.get('x-probe') });
+    seen.push({ method, authorization: req.headers.authorization, probe: req.get('x-probe'), params: req.body?.params, protocolVersion: req.get('mcp-protocol-version') });
     if (behaviour.delayMs) await new Promise((resolve) => setTimeout(resolve, behaviour.delayMs));
     if (res.destroyed) return;
     const auth = behaviour.auth;
