@@ -1,10 +1,10 @@
 // The `harness` command as users run it: a child process, its exit code, stdout and stderr.
-import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { execFile, spawn } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
 const root = path.resolve(import.meta.dirname, '..');
 const cli = path.join(root, 'harness/cli.ts');
@@ -37,6 +37,20 @@ afterAll(async () => {
 });
 
 describe('harness run', () => {
+  it('leaves no Claude Code process or temp dir behind when interrupted (SIGINT) while Claude Code runs', async () => {
+    const tmp = await mkdtemp(path.join(dir, 'tmp-'));
+    const child = spawn(process.execPath, [cli, 'run', step0, '--client', 'claude-code'], { cwd: root, env: { ...process.env, CI: 'true', TMPDIR: tmp }, stdio: 'ignore' });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    // Claude Code is under way once its temp dir exists (it holds a dropped flow for seconds then).
+    await vi.waitFor(async () => expect((await readdir(tmp)).some((name) => name.startsWith('mth-claude-'))).toBe(true), { timeout: 30_000, interval: 50 });
+    const [claudeDir] = (await readdir(tmp)).filter((name) => name.startsWith('mth-claude-'));
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    expect((await readdir(tmp)).filter((name) => name.startsWith('mth-claude-'))).toEqual([]);
+    const { stdout } = await promisify(execFile)('ps', ['-eo', 'args']);
+    expect(stdout.split('\n').filter((line) => line.includes(claudeDir!))).toEqual([]);
+  }, 60_000);
+
   it('runs the real Claude Code as the worker with --client claude-code, and names a missing --claude-bin', async () => {
     const ran = await harness('run', step1, '--client', 'claude-code', '--json');
     expect(ran.code).toBe(0);

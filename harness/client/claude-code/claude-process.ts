@@ -1,6 +1,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { rmSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -77,9 +78,10 @@ export function canIsolateNetwork(): boolean {
   return namespacesWork;
 }
 
-/** Process groups still running, killed if this process exits before their run ends. */
+/** Process groups still running and their temp dirs: gone if this process exits or is interrupted first. */
 const running = new Set<number>();
-let exitHookInstalled = false;
+const dirs = new Set<string>();
+let hooksInstalled = false;
 
 /**
  * Runs `claude -p` in a fresh temp dir (its HOME, TMPDIR and working directory) until it prints
@@ -92,6 +94,7 @@ let exitHookInstalled = false;
  */
 export async function runClaudeUntilInit(input: ClaudeRunInput): Promise<ClaudeRun> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'mth-claude-'));
+  dirs.add(dir);
   let child: ChildProcess | undefined;
   let bridge: { close(): Promise<void> } | undefined;
   try {
@@ -129,6 +132,7 @@ export async function runClaudeUntilInit(input: ClaudeRunInput): Promise<ClaudeR
     if (child) await stop(child);
     await bridge?.close();
     await rm(dir, { recursive: true, force: true });
+    dirs.delete(dir);
   }
 }
 
@@ -165,12 +169,24 @@ function track(child: ChildProcess): void {
   if (child.pid === undefined) return;
   running.add(child.pid);
   child.once('exit', () => running.delete(child.pid!));
-  if (!exitHookInstalled) {
-    exitHookInstalled = true;
-    process.once('exit', () => {
-      for (const pid of running) killGroup(pid, 'SIGKILL');
-    });
+  if (!hooksInstalled) {
+    hooksInstalled = true;
+    process.once('exit', cleanUpNow);
+    // Claude Code runs in a process group of its own, so a Ctrl-C reaches only the harness: stop it here.
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
   }
+}
+
+function cleanUpNow(): void {
+  for (const pid of running) killGroup(pid, 'SIGKILL');
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+}
+
+function onSignal(signal: NodeJS.Signals): void {
+  cleanUpNow();
+  // Another handler (the containers runtime's) decides when to exit; alone, exit as the signal would.
+  if (process.listenerCount(signal) <= 1) process.exit(signal === 'SIGINT' ? 130 : 143);
 }
 
 function readInit(child: ChildProcess, boundMs: number): Promise<ClaudeInitLine> {
