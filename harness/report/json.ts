@@ -1,7 +1,8 @@
-import type { ScenarioResult } from '../runner/index.ts';
+import { summarize, type ScenarioResult } from '../runner/index.ts';
 
 /** The `--json` document: one entry per scenario, servers in the worker's report shape. */
 export interface JsonReport {
+  /** Something ran and every expectation was met (a run that skipped everything is not ok). */
   ok: boolean;
   results: {
     scenario: string;
@@ -29,7 +30,7 @@ export interface JsonReport {
  */
 export function toJsonReport(results: ScenarioResult[]): JsonReport {
   return {
-    ok: results.every((result) => result.ok),
+    ok: summarize(results).ok,
     results: results.map((result) => ({
       scenario: result.scenario,
       ok: result.ok,

@@ -3,7 +3,8 @@ import express from 'express';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { cachedKeys, startAuthServer, type StartedAuthServer } from '../../mocks/auth-server/index.ts';
-import { listen, sendJsonRpcError, textResult } from '../../mocks/shared/index.ts';
+import { listen } from '../../common/index.ts';
+import { sendJsonRpcError, textResult } from '../../mocks/shared/index.ts';
 import { parseFirewall, startNetwork, type NetworkEvent, type StartedNetwork } from '../../harness/network/index.ts';
 
 // Small loopback servers behind the network shim, one behaviour each, for the direct cases of the

@@ -9,8 +9,6 @@ import { createInterface } from 'node:readline';
 import { ClientError } from '../errors.ts';
 import type { ClaudeMcpJson } from '../worker-client.ts';
 
-/** Claude Code's default MCP_TIMEOUT (ms): how long it waits for its servers before the init line. */
-export const DEFAULT_MCP_TIMEOUT_MS = 30_000;
 /** Beyond MCP_TIMEOUT: the binary's own start (a 400 MB executable on a busy 2-core machine). */
 const START_ALLOWANCE_MS = 30_000;
 /** After the init line, how long Claude Code gets to end on SIGTERM (flushing its MCP logs) before SIGKILL. */
