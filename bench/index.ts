@@ -6,6 +6,8 @@ export type { ScenarioRunArgs, ScenarioRunFigures } from './scenarios.ts';
 export { measureBlockedFlow } from './blocked.ts';
 export type { BlockedArgs, BlockedRow } from './blocked.ts';
 export { measureContainers } from './containers.ts';
+export { measureClients } from './clients.ts';
+export type { ClientsArgs, ClientsRow } from './clients.ts';
 export type { ContainersFigures } from './containers.ts';
 export { writeGeneratedScenarios, writeServersTopology, writeWithTimeout } from './generate.ts';
 export { inChild, machine, median, percentile, processFigures } from './measure.ts';

@@ -2,7 +2,7 @@
 // `npm run bench`: measures the harness beside the work it wraps and prints one table per part, then
 // the targets; writes everything to bench/results/latest.json. Every measurement runs in a fresh
 // Node process (bench/child.ts), so peak RSS and CPU are its own. Usage:
-//   node bench/run.ts [--only handshake,throughput,scaling,blocked,containers] [--out file.json]
+//   node bench/run.ts [--only handshake,throughput,scaling,blocked,clients,containers] [--out file.json]
 import { execFileSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -11,12 +11,13 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import Table from 'cli-table3';
 import type { BlockedRow } from './blocked.ts';
+import type { ClientsRow } from './clients.ts';
 import type { ContainersFigures } from './containers.ts';
 import type { HandshakeFigures } from './handshake.ts';
 import { inChild, machine, round, type ChildFigures } from './measure.ts';
 import type { ScenarioRunArgs, ScenarioRunFigures } from './scenarios.ts';
 
-const PARTS = ['handshake', 'throughput', 'scaling', 'blocked', 'containers'] as const;
+const PARTS = ['handshake', 'throughput', 'scaling', 'blocked', 'clients', 'containers'] as const;
 type Part = (typeof PARTS)[number];
 /**
  * On a machine with plenty of memory V8 lets the young generation and the old generation grow far
@@ -56,7 +57,7 @@ const startLoad = os.loadavg()[0]!;
 if (startLoad > 1) progress(`the 1-minute load average is ${startLoad.toFixed(2)}: other work on this machine will skew the figures`);
 
 if (wanted('handshake')) {
-  progress('1/5 handshakes (initialize + tools/list, direct and through the shim)');
+  progress('1/6 handshakes (initialize + tools/list, direct and through the shim)');
   const figures = await inChild<HandshakeFigures>('handshake', { count: 200, warmup: 20 }, 300_000);
   results.handshake = figures;
   const t = table(['1. handshake (strict server)', 'n', 'a. direct: median', 'p90', 'b. shim: median', 'p90', 'b/a']);
@@ -78,7 +79,7 @@ const scenarioRun = async (args: ScenarioRunArgs, limitMs: number, nodeFlags: st
 };
 
 if (wanted('throughput')) {
-  progress('2/5 scenario throughput (scenarios/incidents, then all of scenarios/)');
+  progress('2/6 scenario throughput (scenarios/incidents, then all of scenarios/)');
   const incidents = await scenarioRun({ kind: 'folder', folder: 'incidents' }, 120_000);
   const all = await scenarioRun({ kind: 'folder', folder: '.' }, 300_000);
   results.throughput = { incidents, all };
@@ -96,7 +97,7 @@ if (wanted('throughput')) {
 }
 
 if (wanted('scaling')) {
-  progress('3/5 scaling (1, 10, 100 MCP servers on one worker; 10, 100, 1000 generated scenarios)');
+  progress('3/6 scaling (1, 10, 100 MCP servers on one worker; 10, 100, 1000 generated scenarios)');
   const servers: [number, ScenarioRun][] = [];
   for (const count of [1, 10, 100]) servers.push([count, await scenarioRun({ kind: 'servers', servers: count, timeoutMs: 20_000 }, 120_000)]);
   const generated: [number, ScenarioRun][] = [];
@@ -145,7 +146,7 @@ if (runs.length > 0) {
 }
 
 if (wanted('blocked')) {
-  progress('4/5 blocked flows (time to a failed verdict against the configured timeout)');
+  progress('4/6 blocked flows (time to a failed verdict against the configured timeout)');
   const figures = await inChild<{ rows: BlockedRow[] }>('blocked', { timeoutsMs: [500, 1500], repeats: 3 }, 120_000);
   results.blocked = figures;
   const t = table(['4. blocked flow', 'timeout_ms', 'failed after (median of 3)', 'over the timeout', 'verdict', 'as expected']);
@@ -154,8 +155,28 @@ if (wanted('blocked')) {
   out("   a dropped flow, the worker's or monitoring-mcp's JWKS hop, fails at the scenario's timeout_ms, where the shim gives up on it");
 }
 
+if (wanted('clients')) {
+  progress('5/6 clients (each incident step under the simulated worker and under real Claude Code)');
+  const scenarios = [
+    'incidents/2025-10-01-prometheus-mcp/0-as-reported',
+    'incidents/2025-10-01-prometheus-mcp/1-after-firewall-fix',
+    'incidents/2025-10-01-prometheus-mcp/4-option-3-no-header',
+    'incidents/2025-10-01-prometheus-mcp/5-real-fix-valid-token',
+    'incidents/2025-10-01-prometheus-mcp/6-jwks-blocked/token=valid',
+    'incidents/2025-10-01-prometheus-mcp/7-tools-not-allowed',
+  ];
+  const figures = await inChild<{ rows: ClientsRow[] }>('clients', { scenarios, repeats: 3 }, 600_000);
+  results.clients = figures;
+  const version = figures.rows.find((row) => row.claudeCodeVersion)?.claudeCodeVersion ?? '?';
+  const t = table(['6. client cost per scenario (median of 3)', 'simulated', `Claude Code ${version}`, 'ratio', 'same statuses']);
+  for (const row of figures.rows) t.push([row.scenario, ms(row.simulatedMs), ms(row.claudeCodeMs), `${row.ratio}x`, row.agree ? 'yes' : 'NO']);
+  out(t.toString());
+  out('   one scenario end to end (topology up, worker, diagnosis, down); Claude Code: a fresh `claude -p` stopped at its init line; a dropped flow costs it twice the hold (its version probe, then the reconnect)');
+  targets.push({ target: 'both clients give the same statuses', measured: `${figures.rows.filter((row) => row.agree).length}/${figures.rows.length} scenarios`, met: figures.rows.every((row) => row.agree) });
+}
+
 if (wanted('containers')) {
-  progress('5/5 containers (seed topology up, one scenario end to end)');
+  progress('6/6 containers (seed topology up, one scenario end to end)');
   let figures: ContainersFigures | { failed: string };
   try {
     figures = await inChild<ContainersFigures>('containers', {}, 300_000);

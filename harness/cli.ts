@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { auditTopology, failsAt, formatAuditText, SEVERITIES, toAuditJson, toAuditJUnit, toAuditSarif, type AuditReport, type Severity } from './audit/index.ts';
-import { parseWorkerConfig, parseWorkerSettings } from './client/index.ts';
+import { ClientNameSchema, parseWorkerConfig, parseWorkerSettings, type ClientName } from './client/index.ts';
 import { isHarnessError } from '../common/index.ts';
 import { runFirewallCheck } from './network/index.ts';
 import { formatExplanation, formatScenarioTable, toJUnitXml, toJsonReport, toMermaid } from './report/index.ts';
@@ -57,13 +57,23 @@ async function runtimeNamed(name: string): Promise<Runtime> {
   return RUNTIMES[name]!;
 }
 
+interface ClientFlags {
+  client?: ClientName;
+  claudeBin?: string;
+}
+
+/** --client and --claude-bin as run options (unset: each scenario's `client:`, else simulated). */
+function clientOptions(options: ClientFlags): { client?: ClientName; claudeBin?: string } {
+  return { ...(options.client ? { client: options.client } : {}), ...(options.claudeBin ? { claudeBin: options.claudeBin } : {}) };
+}
+
 function progress(enabled: boolean) {
   return (result: ScenarioResult, done: number, total: number) => {
     if (enabled) process.stderr.write(`\r\u001b[2K[${done}/${total}] ${result.ok ? 'pass' : 'FAIL'} ${result.scenario}`);
   };
 }
 
-async function run(targets: string[], options: { json?: boolean; junit?: string; root: string; runtime: string; concurrency?: number }) {
+async function run(targets: string[], options: ClientFlags & { json?: boolean; junit?: string; root: string; runtime: string; concurrency?: number }) {
   const scenarios = await resolveScenarioArgs(targets, { root: options.root });
   if (scenarios.length === 0) {
     process.stderr.write(`harness: no scenario files in ${targets.length > 0 ? targets.join(', ') : options.root}\n`);
@@ -72,6 +82,7 @@ async function run(targets: string[], options: { json?: boolean; junit?: string;
   const tty = Boolean(process.stderr.isTTY) && !process.env.CI;
   const results = await runScenarios(scenarios, {
     runtime: await runtimeNamed(options.runtime),
+    ...clientOptions(options),
     ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
     onResult: progress(tty),
   });
@@ -116,24 +127,24 @@ async function list(options: { json?: boolean; files?: boolean; root: string }) 
   return 0;
 }
 
-async function explain(target: string, options: { root: string; runtime: string }) {
+async function explain(target: string, options: ClientFlags & { root: string; runtime: string }) {
   const scenarios = await resolveScenarioArgs([target], { root: options.root });
   const runtime = await runtimeNamed(options.runtime);
   const results: ScenarioResult[] = [];
   for (const scenario of scenarios) {
-    const result = await runScenario(scenario, { runtime });
+    const result = await runScenario(scenario, { runtime, ...clientOptions(options) });
     results.push(result);
     process.stdout.write(result.skipped ? `${scenario.id}: skipped: ${result.skipped}\n` : `${formatExplanation(scenario, result)}\n`);
   }
   return exitCodeOf(results);
 }
 
-async function diagram(target: string, options: { root: string; runtime: string }) {
+async function diagram(target: string, options: ClientFlags & { root: string; runtime: string }) {
   const scenarios = await resolveScenarioArgs([target], { root: options.root });
   const runtime = await runtimeNamed(options.runtime);
   const results: ScenarioResult[] = [];
   for (const scenario of scenarios) {
-    const result = await runScenario(scenario, { runtime });
+    const result = await runScenario(scenario, { runtime, ...clientOptions(options) });
     results.push(result);
     process.stdout.write(scenarios.length > 1 ? `%% ${scenario.id}\n${toMermaid(scenario, result)}\n` : toMermaid(scenario, result));
   }
@@ -141,7 +152,7 @@ async function diagram(target: string, options: { root: string; runtime: string 
   return exitCodeOf(results);
 }
 
-async function check(configFile: string, options: { topology: string; settings?: string; env: string[]; json?: boolean; runtime: string }) {
+async function check(configFile: string, options: ClientFlags & { topology: string; settings?: string; env: string[]; json?: boolean; runtime: string }) {
   const [base] = await loadScenarioFile(options.topology) as [Scenario];
   const config = parseWorkerConfig(await readFile(configFile, 'utf8'), { file: configFile });
   const worker = base.topology.nodes.find((node) => node.run === 'worker')!;
@@ -163,7 +174,7 @@ async function check(configFile: string, options: { topology: string; settings?:
       ),
     },
   };
-  const result = await runScenario(scenario, { runtime: await runtimeNamed(options.runtime) });
+  const result = await runScenario(scenario, { runtime: await runtimeNamed(options.runtime), ...clientOptions(options) });
   if (options.json) process.stdout.write(`${JSON.stringify(toJsonReport([result]), null, 2)}\n`);
   else process.stdout.write(`${formatExplanation(scenario, result)}`);
   return result.ok ? 0 : EXIT_UNMET;
@@ -208,6 +219,8 @@ function program(): Command {
     .configureOutput({ writeErr: (text) => process.stderr.write(text) });
   const root = () => new Option('--root <dir>', 'scenarios folder for ids and listing').default(defaultRoot(), 'scenarios/');
   const runtime = () => new Option('--runtime <name>', 'how nodes run').choices(Object.keys(RUNTIMES)).default('inprocess');
+  const client = () => new Option('--client <name>', "who plays the worker (default: the scenario's client:, else simulated)").choices(ClientNameSchema.options);
+  const claudeBin = () => new Option('--claude-bin <path>', 'the Claude Code binary for --client claude-code').env('HARNESS_CLAUDE_BIN');
   cli
     .command('run')
     .description('run scenarios (files, folders, ids or id prefixes; default: all) and compare with their expectations')
@@ -217,6 +230,8 @@ function program(): Command {
     .option('--concurrency <n>', 'most scenarios at once (a whole number, at least 1)', wholeNumber(1))
     .addOption(root())
     .addOption(runtime())
+    .addOption(client())
+    .addOption(claudeBin())
     .action(async (targets: string[], options) => {
       process.exitCode = await run(targets, options);
     });
@@ -235,6 +250,8 @@ function program(): Command {
     .argument('<scenario>', 'file or id')
     .addOption(root())
     .addOption(runtime())
+    .addOption(client())
+    .addOption(claudeBin())
     .action(async (target: string, options) => {
       process.exitCode = await explain(target, options);
     });
@@ -244,6 +261,8 @@ function program(): Command {
     .argument('<scenario>', 'file or id')
     .addOption(root())
     .addOption(runtime())
+    .addOption(client())
+    .addOption(claudeBin())
     .action(async (target: string, options) => {
       process.exitCode = await diagram(target, options);
     });
@@ -256,6 +275,8 @@ function program(): Command {
     .option('--env <NAME=VALUE...>', "the worker's environment", [])
     .option('--json', 'print JSON')
     .addOption(runtime())
+    .addOption(client())
+    .addOption(claudeBin())
     .action(async (config: string, options) => {
       process.exitCode = await check(config, options);
     });

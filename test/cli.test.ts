@@ -1,10 +1,10 @@
 // The `harness` command as users run it: a child process, its exit code, stdout and stderr.
-import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { execFile, spawn } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
 const root = path.resolve(import.meta.dirname, '..');
 const cli = path.join(root, 'harness/cli.ts');
@@ -37,6 +37,38 @@ afterAll(async () => {
 });
 
 describe('harness run', () => {
+  it('leaves no Claude Code process or temp dir behind when interrupted (SIGINT) while Claude Code runs', async () => {
+    const tmp = await mkdtemp(path.join(dir, 'tmp-'));
+    const child = spawn(process.execPath, [cli, 'run', step0, '--client', 'claude-code'], { cwd: root, env: { ...process.env, CI: 'true', TMPDIR: tmp }, stdio: 'ignore' });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    // Claude Code is under way once its temp dir exists (it holds a dropped flow for seconds then).
+    await vi.waitFor(async () => expect((await readdir(tmp)).some((name) => name.startsWith('mth-claude-'))).toBe(true), { timeout: 30_000, interval: 50 });
+    const [claudeDir] = (await readdir(tmp)).filter((name) => name.startsWith('mth-claude-'));
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    expect((await readdir(tmp)).filter((name) => name.startsWith('mth-claude-'))).toEqual([]);
+    const { stdout } = await promisify(execFile)('ps', ['-eo', 'args']);
+    expect(stdout.split('\n').filter((line) => line.includes(claudeDir!))).toEqual([]);
+  }, 60_000);
+
+  it('runs the real Claude Code as the worker with --client claude-code, and names a missing --claude-bin', async () => {
+    const ran = await harness('run', step1, '--client', 'claude-code', '--json');
+    expect(ran.code).toBe(0);
+    const report = JSON.parse(ran.stdout) as { ok: boolean; results: { client?: { name: string; version?: string }; mcp_servers: { name: string; status: string }[] }[] };
+    expect(report.results[0]!.client).toEqual({ name: 'claude-code', version: expect.stringMatching(/^\d+\.\d+\.\d+/) });
+    expect(report.results[0]!.mcp_servers.map((server) => [server.name, server.status])).toEqual([
+      ['grafana', 'connected'],
+      ['alertmanager', 'connected'],
+      ['prometheus', 'failed'],
+    ]);
+    const missing = await harness('run', step1, '--client', 'claude-code', '--claude-bin', path.join(dir, 'no-claude'));
+    expect(missing.code).toBe(1);
+    expect(missing.stdout).toContain('ERR_CLAUDE_MISSING');
+    expect(missing.stderr).not.toMatch(/\n\s+at /);
+    const wrong = await harness('run', step1, '--client', 'codex');
+    expect(wrong.code).toBe(2);
+  }, 60_000);
+
   it('exits 1 with a table showing the mismatch when an expectation is wrong', async () => {
     const file = path.join(dir, 'wrong.yaml');
     await writeFile(file, `extends: ${base}\nexpect:\n  grafana: connected\n  prometheus: connected\n`);

@@ -40,7 +40,8 @@ describe('classifyFailure', () => {
     { name: 'a 401 in a JSON-RPC envelope', fields: { status: 401, body: '{"jsonrpc":"2.0","error":{"code":-32001,"message":"Unauthorized"},"id":null}' }, status: 'failed', kind: 'auth.unauthorized' },
     { name: 'a 401 to a request without Authorization', fields: { status: 401, body: '{"error":"invalid_token"}', authorization: undefined }, status: 'failed', kind: 'auth.missing_token' },
     { name: 'a 401 to "Bearer " with no token', fields: { status: 401, body: '{"error":"invalid_token"}', authorization: 'Bearer ' }, status: 'failed', kind: 'auth.missing_token' },
-    { name: 'a 401 with OAuth metadata', fields: { status: 401, wwwAuthenticate: 'Bearer resource_metadata="https://mcp.example/.well-known/oauth-protected-resource"' }, status: 'needs-auth', kind: 'auth.unauthorized' },
+    // needs-auth is decided by connectWorker's OAuth discovery (oauth-discovery.ts), not from the answer alone.
+    { name: 'a 401 with OAuth metadata', fields: { status: 401, wwwAuthenticate: 'Bearer resource_metadata="https://mcp.example/.well-known/oauth-protected-resource"' }, status: 'failed', kind: 'auth.unauthorized' },
     { name: 'a 502 with Proxy-Status dns_error', fields: { status: 502, proxyStatus: 'egress; error=dns_error' }, status: 'failed', kind: 'network.no_such_host' },
     { name: 'a 502 with Proxy-Status connection_refused', fields: { status: 502, proxyStatus: 'egress; error=connection_refused' }, status: 'failed', kind: 'network.refused' },
     { name: 'a 504 from the egress after holding a dropped flow', fields: { status: 504, proxyStatus: 'mth-egress; error=connection_timeout', networkHint: 'dropped' }, status: 'failed', kind: 'timeout' },

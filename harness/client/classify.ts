@@ -44,7 +44,8 @@ export function classifyFailure(observation: Observation): Classification {
   const http = answer ? httpAnswer(answer) : undefined;
 
   if (answer && (answer.status === 401 || answer.status === 403)) {
-    return withError({ status: advertisesOAuth(answer) ? 'needs-auth' : 'failed', reason: authReason(answer), ...(http ? { http } : {}) });
+    // `failed`; connectWorker upgrades it to `needs-auth` where Claude Code would (oauth-discovery.ts).
+    return withError({ status: 'failed', reason: authReason(answer), ...(http ? { http } : {}) });
   }
 
   if (answer && (answer.status === 502 || answer.status === 504)) {
@@ -75,15 +76,6 @@ export function classifyFailure(observation: Observation): Classification {
     status: 'failed',
     reason: { kind: 'protocol', detail: `${observation.stage} failed: ${summary ? summary.message : 'unknown error'}` },
   });
-}
-
-/**
- * True when a 401 offers OAuth: `WWW-Authenticate` names a `resource_metadata` document (RFC 9728),
- * which is what lets Claude Code start its OAuth flow and show the server as `needs-auth` (to be
- * logged in with /mcp). Without it the SDK's OAuth discovery fails and the server is `failed`.
- */
-export function advertisesOAuth(answer: Pick<ObservedAnswer, 'status' | 'wwwAuthenticate'>): boolean {
-  return answer.status === 401 && /\bresource_metadata\s*=/i.test(answer.wwwAuthenticate ?? '');
 }
 
 function authReason(answer: ObservedAnswer): FailureReason {

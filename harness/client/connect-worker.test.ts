@@ -212,14 +212,26 @@ describe('connectWorker', () => {
     expect(report.servers[0]).toMatchObject({ status: 'failed', reason: { kind: 'auth.unauthorized', detail: expect.stringContaining('Not authenticated') } });
   });
 
-  it('reports needs-auth when the 401 advertises OAuth protected resource metadata', async () => {
+  it('reports failed, not needs-auth, for a 401 offering OAuth when an Authorization header is configured', async () => {
     await using server = await startAnswering(
       401,
       { 'content-type': 'application/json', 'www-authenticate': 'Bearer error="invalid_token", resource_metadata="http://127.0.0.1:1/.well-known/oauth-protected-resource"' },
       '{"error":"invalid_token"}',
     );
-    const report = await connectWorker({ servers: [http1('x', `${server.url}/mcp`, { Authorization: 'Bearer abc' })], env: {}, timeoutMs: 5_000 });
-    expect(report.servers[0]).toMatchObject({ status: 'needs-auth', tools: [], reason: { kind: 'auth.invalid_token' } });
+    const report = await connectWorker({ servers: [http1('x', `${server.url}/mcp`, { authorization: '${EMPTY}' })], env: { EMPTY: '' }, timeoutMs: 5_000 });
+    expect(report.servers[0]).toMatchObject({ status: 'failed', tools: [], reason: { kind: 'auth.missing_token' } });
+  });
+
+  it('reports needs-auth for a 403 when no Authorization header is configured', async () => {
+    await using server = await startAnswering(403, { 'content-type': 'application/json' }, '{"error":"insufficient_scope"}');
+    const report = await connectWorker({ servers: [http1('x', `${server.url}/mcp`)], env: {}, timeoutMs: 5_000 });
+    expect(report.servers[0]).toMatchObject({ status: 'needs-auth', tools: [], reason: { kind: 'auth.missing_token' } });
+  });
+
+  it('reports failed for a 401 without a header when discovery finds no dynamic client registration', async () => {
+    await using server = await startAnswering(401, { 'content-type': 'application/json' }, '{"error":"invalid_token"}');
+    const report = await connectWorker({ servers: [http1('x', `${server.url}/mcp`)], env: {}, timeoutMs: 5_000 });
+    expect(report.servers[0]).toMatchObject({ status: 'failed', reason: { kind: 'auth.missing_token' } });
   });
 
   it('reports network.refused for a port nothing listens on', async () => {

@@ -4,6 +4,7 @@ import { lazySchemaValidator, systemClock } from '../../common/index.ts';
 import type { Clock, Fetch } from '../../common/index.ts';
 import { classifyFailure, summarizeError, type ObservedAnswer } from './classify.ts';
 import { expandEnv, type WorkerEnv } from './env-expansion.ts';
+import { claudeCodeNeedsAuth } from './oauth-discovery.ts';
 import { ClientError } from './errors.ts';
 import { McpServerConfigSchema, type HttpMcpServerConfig, type McpServerConfig } from './worker-config.ts';
 import type { McpServerReport, WorkerReport } from './worker-report.ts';
@@ -140,6 +141,17 @@ async function connectServer(server: McpServerConfig, context: Context): Promise
         error: timedOut ? undefined : initialized.error, timedOut, timeoutMs: context.timeoutMs, stage,
         answer: seen.answer,
       });
+      const refused = seen.answer?.status;
+      if (!timedOut && (refused === 401 || refused === 403)) {
+        const needsAuth = await claudeCodeNeedsAuth({
+          status: refused,
+          serverUrl: expanded.url,
+          wwwAuthenticate: seen.answer?.wwwAuthenticate,
+          authorizationConfigured: Object.keys(server.headers).some((name) => name.toLowerCase() === 'authorization'),
+          fetch: (input, init) => context.fetch(input, { ...init, signal: deadline.signal }),
+        });
+        if (needsAuth) verdict.status = 'needs-auth';
+      }
       return { ...base, ...verdict, tools: [], elapsedMs: elapsed() };
     }
     const serverInfo = client.getServerVersion();

@@ -8,28 +8,45 @@ export interface ExpandedValue {
 /** What the worker sees as its environment; `undefined` means unset (as in `process.env`). */
 export type WorkerEnv = Readonly<Record<string, string | undefined>>;
 
-// Same pattern as Claude Code's envExpansion.ts: the first `}` closes the reference, so a nested
-// `${A:-${B}}` is not supported there either.
+// The first `}` closes a reference, as in Claude Code: `${A:-${B}}` is the reference `${A:-${B}` and a `}`.
 const REFERENCE = /\$\{([^}]+)\}/g;
+/** Claude Code 2.1.332 expands a config value twice (measured: `${REF}` with REF=`${SET}` gives SET's value, a third level stays). */
+const PASSES = 2;
 
 /**
- * Expands `${VAR}` and `${VAR:-default}` the way Claude Code expands `.mcp.json` `url` and
- * `headers` values, which is not quite the shell's way:
- * - `$VAR` (no braces) is left as written;
- * - an unset `${VAR}` stays as written and is listed in `missing`;
+ * Expands `${VAR}` and `${VAR:-default}` the way Claude Code 2.1.332 expands `.mcp.json` `url`
+ * and `headers` values (measured by the differential test, test/differential), which is not quite
+ * the shell's way:
+ * - `$VAR` (no braces) and the shell's other forms (`${VAR-x}`, `${VAR:+x}`) are left as written;
+ * - an unset `${VAR}` stays as written and is listed in `missing`; so does `${:-x}` (no name);
  * - `${VAR:-default}` uses the default only when VAR is unset: a VAR set to the empty string
  *   expands to the empty string (bash would use the default);
- * - the default ends at a second `:-` (`${A:-x:-y}` gives `x`), as Claude Code splits with
- *   `split(':-', 2)`.
+ * - the default is everything after the first `:-` (`${A:-x:-y}` gives `x:-y`) up to the first `}`;
+ * - the result is expanded once more: a default or a value that is itself a reference expands
+ *   (`${A:-${B:-b}}` gives `b`), one level deep only.
  *
  * @example
  * expandEnv('Bearer ${PROMETHEUS_TOKEN:-orchestration-agent}', {});
  * // { value: 'Bearer orchestration-agent', missing: [] }
  */
 export function expandEnv(value: string, env: WorkerEnv): ExpandedValue {
+  let current = value;
+  let missing: string[] = [];
+  for (let pass = 0; pass < PASSES; pass++) {
+    const expanded = expandOnce(current, env);
+    current = expanded.value;
+    missing = expanded.missing;
+  }
+  return { value: current, missing };
+}
+
+function expandOnce(value: string, env: WorkerEnv): ExpandedValue {
   const missing: string[] = [];
   const expanded = value.replace(REFERENCE, (whole, content: string) => {
-    const [name = '', fallback] = content.split(':-', 2);
+    const separator = content.indexOf(':-');
+    const name = separator === -1 ? content : content.slice(0, separator);
+    const fallback = separator === -1 ? undefined : content.slice(separator + 2);
+    if (name === '') return whole;
     const set = Object.hasOwn(env, name) ? env[name] : undefined;
     if (set !== undefined) return set;
     if (fallback !== undefined) return fallback;

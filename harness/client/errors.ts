@@ -10,7 +10,11 @@ export type ClientErrorCode =
   /** settings.json could not be read. */
   | 'ERR_WORKER_SETTINGS'
   /** A function of this module was called with arguments it cannot work with. */
-  | 'ERR_CLIENT_ARGUMENT';
+  | 'ERR_CLIENT_ARGUMENT'
+  /** No Claude Code binary where the harness looked (the pinned npm package, --claude-bin, HARNESS_CLAUDE_BIN). */
+  | 'ERR_CLAUDE_MISSING'
+  /** Claude Code ran but printed no init line (it crashed, refused its arguments, or took too long). */
+  | 'ERR_CLAUDE_NO_INIT';
 
 /** Where in a user's file the problem is (1-based line and column). */
 export interface ClientErrorLocation {

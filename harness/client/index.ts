@@ -50,9 +50,14 @@ export type {
 } from './worker-report.ts';
 export { connectWorker } from './connect-worker.ts';
 export type { ConnectWorkerOptions } from './connect-worker.ts';
-export { advertisesOAuth } from './classify.ts';
+export { claudeCodeNeedsAuth } from './oauth-discovery.ts';
+export type { NeedsAuthInput } from './oauth-discovery.ts';
 export { initMessage, formatMcpServersLine } from './worker-output.ts';
 export type { InitMessage } from './worker-output.ts';
 export { runWorkerMain } from './worker-main.ts';
 export { mcpTimeoutMs, DEFAULT_MCP_TIMEOUT_MS } from './mcp-timeout.ts';
 export type { WorkerMainIo } from './worker-main.ts';
+export { ClientNameSchema, claudeMcpJson, workerLaunch, simulatedClient } from './worker-client.ts';
+export type { ClientName, ClaudeMcpJson, WorkerLaunch, WorkerClient } from './worker-client.ts';
+export { claudeCodeClient, resolveClaudeBinary } from './claude-code/index.ts';
+export type { ClaudeCodeClientOptions, ClaudeBinary } from './claude-code/index.ts';

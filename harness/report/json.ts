@@ -9,6 +9,8 @@ export interface JsonReport {
     ok: boolean;
     skipped?: string;
     error?: { code: string; message: string };
+    /** Who played the worker: `simulated` or `claude-code` (with its version). */
+    client?: { name: string; version?: string };
     mcp_servers: {
       name: string;
       status: string;
@@ -34,6 +36,7 @@ export function toJsonReport(results: ScenarioResult[]): JsonReport {
       ok: result.ok,
       ...(result.skipped ? { skipped: result.skipped } : {}),
       ...(result.error ? { error: result.error } : {}),
+      ...(result.client ? { client: result.client } : {}),
       mcp_servers: result.servers.map((server) => ({
         name: server.name,
         status: server.status,

@@ -1,4 +1,4 @@
-export { runScenario, runScenarios } from './run.ts';
+export { runScenario, runScenarios, clientOf } from './run.ts';
 export type { RunOptions } from './run.ts';
 export { diagnose } from './diagnose.ts';
 export type { DiagnoseInput } from './diagnose.ts';

@@ -44,6 +44,8 @@ export interface ServerOutcome extends ServerResult {
 
 export interface ScenarioResult {
   scenario: string;
+  /** Who played the worker (and, for Claude Code, its version). */
+  client?: { name: string; version?: string };
   file: string;
   description: string | undefined;
   ok: boolean;

@@ -1,5 +1,5 @@
 import os from 'node:os';
-import { initMessage } from '../client/index.ts';
+import { claudeCodeClient, initMessage, simulatedClient, type ClientName, type WorkerClient } from '../client/index.ts';
 import { isHarnessError } from '../../common/index.ts';
 import { inProcessRuntime, type Runtime } from '../runtime/index.ts';
 import type { Scenario } from '../topology/index.ts';
@@ -10,6 +10,10 @@ import type { ScenarioResult } from './result.ts';
 
 export interface RunOptions {
   runtime?: Runtime;
+  /** Who plays the worker in every scenario; default each scenario's `client:`, else the simulated worker. */
+  client?: ClientName;
+  /** The Claude Code binary for `claude-code` (default HARNESS_CLAUDE_BIN, then the pinned package). */
+  claudeBin?: string;
   /**
    * The most scenarios running at once. Beyond one per core, a scenario starts only while the
    * event loop keeps up (see runPaced). Default: 48 in-process, where most of a scenario is waiting
@@ -29,18 +33,20 @@ export interface RunOptions {
  * const result = await runScenario(scenario);
  * if (!result.ok) console.log(result.servers.flatMap((s) => s.mismatches));
  */
-export async function runScenario(scenario: Scenario, options: Pick<RunOptions, 'runtime'> = {}): Promise<ScenarioResult> {
+export async function runScenario(scenario: Scenario, options: Pick<RunOptions, 'runtime' | 'client' | 'claudeBin'> = {}): Promise<ScenarioResult> {
   const started = performance.now();
-  const base = { scenario: scenario.id, file: scenario.file, description: scenario.description };
+  const clientName = clientOf(scenario, options);
+  const base = { scenario: scenario.id, file: scenario.file, description: scenario.description, client: { name: clientName } };
   try {
     await using running = await (options.runtime ?? inProcessRuntime).start(scenario.topology);
-    const report = await running.runWorker();
+    const report = await running.runWorker(workerClient(clientName, options));
     const servers = compare(
       diagnose({ topology: scenario.topology, report, events: running.networkEvents(), serviceLog: (node) => running.serviceLog(node) }),
       scenario.expect,
     );
     return {
       ...base,
+      ...(report.client ? { client: { name: clientName, ...(report.client.version ? { version: report.client.version } : {}) } } : {}),
       ok: servers.every((server) => server.ok),
       servers,
       init: initMessage(report),
@@ -63,6 +69,15 @@ export async function runScenario(scenario: Scenario, options: Pick<RunOptions, 
   }
 }
 
+/** Who plays the worker in this scenario: the run's choice, else the scenario's, else the simulated worker. */
+export function clientOf(scenario: Scenario, options: Pick<RunOptions, 'client'> = {}): ClientName {
+  return options.client ?? scenario.topology.nodes.find((node) => node.run === 'worker')?.worker?.client ?? 'simulated';
+}
+
+function workerClient(name: ClientName, options: Pick<RunOptions, 'claudeBin'>): WorkerClient {
+  return name === 'claude-code' ? claudeCodeClient({ bin: options.claudeBin }) : simulatedClient;
+}
+
 /** At most one admission per this interval, so that a started scenario's load shows before the next. */
 const ADMIT_EVERY_MS = 15;
 /**
@@ -83,7 +98,9 @@ export async function runScenarios(scenarios: Scenario[], options: RunOptions = 
   const results: ScenarioResult[] = new Array(scenarios.length);
   const cores = os.availableParallelism();
   const inProcess = (options.runtime ?? inProcessRuntime) === inProcessRuntime;
-  const max = Math.max(1, options.concurrency ?? (inProcess ? 48 : Math.min(8, cores * 4)));
+  // Each Claude Code run is a 400 MB native process: one per core at most.
+  const realClient = scenarios.some((scenario) => clientOf(scenario, options) === 'claude-code');
+  const max = Math.max(1, options.concurrency ?? (realClient ? cores : inProcess ? 48 : Math.min(8, cores * 4)));
   let done = 0;
   await runPaced(
     scenarios.length,

@@ -9,7 +9,9 @@ export type RuntimeErrorCode =
   /** The containers runtime cannot work here: no Docker engine, no image, no testcontainers. */
   | 'ERR_RUNTIME_DOCKER'
   /** The worker container did not report (it crashed, or its input was refused). */
-  | 'ERR_RUNTIME_WORKER';
+  | 'ERR_RUNTIME_WORKER'
+  /** This runtime cannot run the client asked for as the worker (e.g. claude-code in containers). */
+  | 'ERR_RUNTIME_CLIENT';
 
 /** A topology that could not be brought up (a service that failed to start, a token that could not be minted). */
 export class RuntimeError extends HarnessError<RuntimeErrorCode> {

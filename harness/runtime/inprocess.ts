@@ -1,10 +1,10 @@
 import { proxiedFetch, type LogEntry } from '../../common/index.ts';
-import { connectWorker, type WorkerReport } from '../client/index.ts';
+import { simulatedClient, workerLaunch, type WorkerClient, type WorkerLaunch } from '../client/index.ts';
 import { workerTimeoutMs } from './runtime.ts';
 import { startNetwork, type StartedNetwork } from '../network/index.ts';
 import type { Topology, TopologyNode } from '../topology/index.ts';
 import { RuntimeError } from './errors.ts';
-import type { Runtime, RuntimeOptions, StartedTopology, TopologyProbe } from './runtime.ts';
+import type { Runtime, RuntimeOptions, StartedNode, StartedTopology, TopologyProbe } from './runtime.ts';
 import { startNodeService, type StartedNodeService } from './services.ts';
 import { mintWorkerTokens } from './tokens.ts';
 
@@ -54,9 +54,12 @@ export const inProcessRuntime: Runtime = {
       await close();
       throw new RuntimeError('ERR_RUNTIME_START', `could not start the topology: ${(error as Error).message}`, { cause: error });
     }
+    const worker = () => launchWorker(topology, network, services);
     return {
       topology,
-      runWorker: () => runWorker(topology, network, services),
+      nodes: () => topology.nodes.map((node) => startedNode(node, network, services)),
+      worker,
+      runWorker: async (client: WorkerClient = simulatedClient) => client.run(await worker()),
       networkEvents: () => network.events,
       serviceLog: (node: string): readonly LogEntry[] => services.get(node)?.log.entries ?? [],
       probe: probeOf(topology, network, services),
@@ -81,20 +84,31 @@ function registerService(network: StartedNetwork, node: TopologyNode, port: numb
   network.addService(node.name, { name: service.host, aliases: service.aliases, port: service.port, target: { host: '127.0.0.1', port } });
 }
 
-async function runWorker(
+function startedNode(node: TopologyNode, network: StartedNetwork, services: Map<string, StartedNodeService>): StartedNode {
+  const service = services.get(node.name);
+  return {
+    name: node.name,
+    run: node.run,
+    egressProxyUrl: network.egress(node.name).proxyUrl,
+    serviceUrl: node.service ? `http://${node.service.host}:${node.service.port}` : undefined,
+    localUrl: service ? `http://127.0.0.1:${service.port}` : undefined,
+  };
+}
+
+async function launchWorker(
   topology: Topology,
   network: StartedNetwork,
   services: Map<string, StartedNodeService>,
-): Promise<WorkerReport> {
+): Promise<WorkerLaunch> {
   const worker = topology.nodes.find((node) => node.run === 'worker')!;
   const spec = worker.worker!;
-  const env = { ...spec.env, ...(await mintTokens(topology, services)) };
-  return connectWorker({
+  return workerLaunch({
+    node: worker.name,
     servers: spec.servers,
-    env,
-    fetch: proxiedFetch(network.egress(worker.name).proxyUrl),
+    env: { ...spec.env, ...(await mintTokens(topology, services)) },
+    egressProxyUrl: network.egress(worker.name).proxyUrl,
     timeoutMs: workerTimeoutMs(topology),
-    ...(spec.settings ? { settings: spec.settings } : {}),
+    settings: spec.settings,
   });
 }
 

@@ -1,19 +1,45 @@
 import type { MintOptions, TokenKind } from '../../mocks/auth-server/index.ts';
 import type { Clock, Fetch, LogEntry } from '../../common/index.ts';
-import { mcpTimeoutMs, type WorkerReport } from '../client/index.ts';
+import { mcpTimeoutMs, type WorkerClient, type WorkerLaunch, type WorkerReport } from '../client/index.ts';
 import { RuntimeError } from './errors.ts';
 import type { NetworkEvent } from '../network/index.ts';
-import type { Topology } from '../topology/index.ts';
+import type { NodeRun, Topology } from '../topology/index.ts';
 
 export interface RuntimeOptions {
   clock?: Clock;
 }
 
+/** Where a node of a started topology is reached, for a client the harness does not run itself. */
+export interface StartedNode {
+  name: string;
+  run: NodeRun;
+  /**
+   * The node's egress (HTTP_PROXY / HTTPS_PROXY): every connection opened through it is judged as
+   * this node's. In-process a loopback URL; in containers the shim's name, reachable from a
+   * container on this node's network only.
+   */
+  egressProxyUrl: string;
+  /** The service as the topology names it (`http://<consul name>:<port>`), reached through an egress. */
+  serviceUrl: string | undefined;
+  /** Where this process reaches the service directly, past the network shim (undefined where it cannot). */
+  localUrl: string | undefined;
+}
+
 /** A topology brought up by a runtime: what ran, and what every part of it saw. */
 export interface StartedTopology extends AsyncDisposable {
   readonly topology: Topology;
-  /** Mints the worker's tokens, then runs the worker once: connect to every MCP server, initialize, tools/list. */
-  runWorker(): Promise<WorkerReport>;
+  /** Every node, in the topology's order. */
+  nodes(): StartedNode[];
+  /**
+   * Mints the worker's tokens and returns everything a client needs to play the worker: env with
+   * the tokens, egress, servers and the same in Claude Code's `.mcp.json` and settings.json forms.
+   */
+  worker(): Promise<WorkerLaunch>;
+  /**
+   * Mints the worker's tokens, then runs the worker once (default: the simulated worker): connect
+   * to every MCP server, initialize, tools/list.
+   */
+  runWorker(client?: WorkerClient): Promise<WorkerReport>;
   /** Every decision the network shim took so far. */
   networkEvents(): readonly NetworkEvent[];
   /** The structured log of the service on `node` (empty for the worker). */

@@ -53,7 +53,14 @@ export async function startNodeService(node: TopologyNode, context: ServiceConte
   switch (node.run) {
     case 'auth-server': {
       const rotateKeyAfterJwks = rotateKeyAfterJwksFromEnv(env);
-      const auth = await startAuthServer({ ...loopback, ...clock, keys, issuer: authServerIssuer(node), ...(rotateKeyAfterJwks === undefined ? {} : { rotateKeyAfterJwks }) });
+      const auth = await startAuthServer({
+        ...loopback,
+        ...clock,
+        keys,
+        issuer: authServerIssuer(node),
+        registration: env.AUTH_REGISTRATION === '1',
+        ...(rotateKeyAfterJwks === undefined ? {} : { rotateKeyAfterJwks }),
+      });
       return {
         port: portOf(auth.url),
         log: auth.log,

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { TOKEN_KINDS, type TokenKind } from '../../mocks/auth-server/index.ts';
+import { ClientNameSchema } from '../client/worker-client.ts';
 import { PYJWT_VERSION_ENV, PyJwtVersionSchema, unknownPyJwtVersionMessage } from '../../mocks/monitoring-mcp/index.ts';
 import { isMcpRevisionsSetting, MCP_REVISIONS_ENV, unknownMcpRevisionsMessage } from '../../mocks/shared/index.ts';
 import { mcpTimeoutMs } from '../client/index.ts';
@@ -55,6 +56,8 @@ export const WorkerSchema = z.strictObject({
   settings: z.unknown().optional(),
   /** Path (relative to the scenario file) to a settings.json. */
   settings_file: z.string().optional(),
+  /** Who plays the worker: the simulated claude-worker (default) or the real Claude Code. `--client` overrides it. */
+  client: ClientNameSchema.optional(),
 });
 
 /** How the containers runtime knows a bring-your-own server is up: a log line (regex) or an HTTP path answering. */

@@ -48,6 +48,32 @@ describe('metadata', () => {
     expect([res.status, ((await res.json()) as { error: string }).error]).toEqual([400, 'invalid_request']);
   });
 
+  it('offers no registration endpoint unless asked', async () => {
+    const metadata = (await (await fetch(auth.metadataUrl)).json()) as Record<string, unknown>;
+    expect(metadata.registration_endpoint).toBeUndefined();
+    const res = await fetch(`${auth.url}/oauth/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    expect(res.status).toBe(404);
+  });
+
+  it('registers clients dynamically (RFC 7591) when registration is on', async () => {
+    await using open = await startAuthServer({ registration: true });
+    const metadata = OAuthMetadataSchema.parse(await (await fetch(open.metadataUrl)).json());
+    // Announced under the issuer (here its own URL; in a topology its name behind the shim).
+    expect(metadata.registration_endpoint).toBe(`${open.issuer}/oauth/register`);
+    expect(metadata.code_challenge_methods_supported).toEqual(['S256']);
+    const res = await fetch(metadata.registration_endpoint!, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ client_name: 'Claude Code', redirect_uris: ['http://localhost:1234/callback'] }),
+    });
+    expect(res.status).toBe(201);
+    const client = (await res.json()) as Record<string, unknown>;
+    expect(client).toMatchObject({ client_name: 'Claude Code', redirect_uris: ['http://localhost:1234/callback'], client_id: 'registered-1' });
+    const bad = await fetch(metadata.registration_endpoint!, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"redirect_uris":"x"}' });
+    expect([bad.status, ((await bad.json()) as { error: string }).error]).toEqual([400, 'invalid_client_metadata']);
+    expect(open.log.entries.filter((entry) => entry.event === 'client.registered')).toHaveLength(1);
+  });
+
   it('uses a configured issuer in metadata and tokens', async () => {
     await using other = await startAuthServer({ issuer: 'http://auth.service.consul:9000' });
     expect(other.issuer).toBe('http://auth.service.consul:9000');

@@ -40,6 +40,13 @@ export interface AuthServerOptions {
   /** Where the RS256 keys come from; default a new key each (see cachedKeys for many servers in one process). */
   keys?: KeySource;
   /**
+   * Offer RFC 7591 dynamic client registration (`registration_endpoint` in the metadata, `POST
+   * /oauth/register`): what lets an interactive client such as Claude Code show a server as
+   * `needs-auth`. The metadata's endpoints are then announced under `issuer`. Default off, as in
+   * the seed's auth server.
+   */
+  registration?: boolean;
+  /**
    * Start in the middle of a key rotation: a second key signs every token from the start, and
    * shows in the JWKS only after this many JWKS answers (ROTATE_KEY_AFTER_JWKS). With 1, the
    * verifier's first fetch is the set from just before the rotation; its next fetch has the new key.
@@ -61,6 +68,7 @@ const AuthServerOptionsSchema = z.object({
   tokenTtlSeconds: z.number().int().positive().optional(),
   clients: z.array(z.strictObject({ clientId: z.string().min(1), clientSecret: z.string() })).optional(),
   keys: z.custom<KeySource>((value) => typeof value === 'function', 'a function (keyNumber) => Promise<SigningKey>').optional(),
+  registration: z.boolean().optional(),
   rotateKeyAfterJwks: z.number().int().positive().optional(),
   fetch: z.custom<Fetch>((value) => typeof value === 'function', 'a fetch function').optional(),
 });
@@ -111,6 +119,8 @@ class AuthServer implements StartedAuthServer {
   readonly #configuredIssuer: string | undefined;
   readonly #clients: readonly OAuthClient[] | undefined;
   readonly #codes: AuthorizationCodes;
+  readonly #registration: boolean;
+  #registered = 0;
   #main: Listening | undefined;
   #jwks: Listening | undefined;
   #jwksPort: number;
@@ -134,6 +144,7 @@ class AuthServer implements StartedAuthServer {
     this.#slowMs = options.slowMs ?? DEFAULT_SLOW_MS;
     this.#configuredIssuer = options.issuer;
     this.#clients = options.clients;
+    this.#registration = options.registration ?? false;
     this.#rotateAfter = options.rotateKeyAfterJwks;
     this.log = new ServiceLog('auth-server', this.#clock, options.log);
     this.#codes = new AuthorizationCodes({ issuer: () => this.issuer, clock: this.#clock, log: this.log, fetch: options.fetch ?? globalThis.fetch });
@@ -175,7 +186,13 @@ class AuthServer implements StartedAuthServer {
     }
     this.#jwksPort = this.#jwks.port;
     const url = this.#main.url;
-    this.#endpoints = { url, issuer: this.#configuredIssuer ?? url, tokenUrl: `${url}/oauth/token`, jwksUrl: `${this.#jwks.url}${JWKS_PATH}` };
+    this.#endpoints = {
+      url,
+      issuer: this.#configuredIssuer ?? url,
+      tokenUrl: `${url}/oauth/token`,
+      jwksUrl: `${this.#jwks.url}${JWKS_PATH}`,
+      ...(this.#registration ? { registrationBase: (this.#configuredIssuer ?? url).replace(/\/+$/, '') } : {}),
+    };
   }
 
   async mint(kind: TokenKind, options?: MintOptions): Promise<string> {
@@ -334,6 +351,25 @@ class AuthServer implements StartedAuthServer {
     return app;
   }
 
+  /** RFC 7591 section 3.2.1: echo the client's metadata with a fresh client_id (a public client: no secret). */
+  #register(req: Request, res: Response): void {
+    const body: unknown = req.body;
+    const metadata = body && typeof body === 'object' && !Array.isArray(body) ? (body as Record<string, unknown>) : undefined;
+    const redirects = metadata?.redirect_uris;
+    if (!metadata || (redirects !== undefined && (!Array.isArray(redirects) || !redirects.every((uri) => typeof uri === 'string')))) {
+      res.status(400).json({ error: 'invalid_client_metadata', error_description: 'expected a JSON object whose redirect_uris is a list of URIs' });
+      return;
+    }
+    const clientId = `registered-${++this.#registered}`;
+    this.log.write('client.registered', { clientId, clientName: typeof metadata.client_name === 'string' ? metadata.client_name : null });
+    res.status(201).json({
+      ...metadata,
+      client_id: clientId,
+      client_id_issued_at: Math.floor(this.#clock.now() / 1000),
+      token_endpoint_auth_method: 'none',
+    });
+  }
+
   #mainApp(): express.Express {
     const app = express();
     app.disable('x-powered-by');
@@ -345,6 +381,7 @@ class AuthServer implements StartedAuthServer {
     });
     app.get(JWKS_PATH, (req, res) => this.#serveJwks('main', req, res));
     app.use(this.#codes.router());
+    if (this.#registration) app.post('/oauth/register', express.json(), (req, res) => this.#register(req, res));
     app.use(
       tokenEndpoint({
         authorizationCodes: this.#codes,

@@ -5,6 +5,12 @@ export interface AuthServerEndpoints {
   url: string;
   tokenUrl: string;
   jwksUrl: string;
+  /**
+   * With dynamic client registration on: the URL clients reach the server at (its issuer, a name
+   * behind the network shim). The metadata's endpoints are then announced under it, since an
+   * interactive client follows them; the loopback `url` is only reachable from this process.
+   */
+  registrationBase?: string;
 }
 
 /**
@@ -13,7 +19,7 @@ export interface AuthServerEndpoints {
  * Documents (`client_id_metadata_document_supported`, MCP 2025-11-25 Client Registration Approaches).
  */
 export function oauthAuthorizationServerMetadata(endpoints: AuthServerEndpoints): Record<string, unknown> {
-  return {
+  const base = {
     issuer: endpoints.issuer,
     authorization_endpoint: `${endpoints.url}/oauth/authorize`,
     token_endpoint: endpoints.tokenUrl,
@@ -24,6 +30,17 @@ export function oauthAuthorizationServerMetadata(endpoints: AuthServerEndpoints)
     token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
     client_id_metadata_document_supported: true,
     authorization_response_iss_parameter_supported: true,
+  };
+  const at = endpoints.registrationBase;
+  if (!at) return base;
+  // With registration a client may be an interactive one (Claude Code's /mcp login): it follows
+  // the endpoints, so they are announced where it reaches them.
+  return {
+    ...base,
+    authorization_endpoint: `${at}/oauth/authorize`,
+    token_endpoint: `${at}/oauth/token`,
+    jwks_uri: `${at}/.well-known/jwks.json`,
+    registration_endpoint: `${at}/oauth/register`,
   };
 }
 

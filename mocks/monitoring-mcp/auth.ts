@@ -23,10 +23,11 @@ export const MISSING_TOKEN_BODY = { error: 'invalid_token', error_description: '
 /** Logged per request when MCP_JWT_AUDIENCE is unset, as auth.py logs it. */
 export const DEVELOPMENT_MODE_MESSAGE = 'Skipping JWT validation - development mode (no MCP_JWT_AUDIENCE configured)';
 
-function unauthorized(res: Response, body: { error: string; error_description: string }): void {
+function unauthorized(res: Response, body: { error: string; error_description: string }, resourceMetadataUrl: string | undefined): void {
+  const metadata = resourceMetadataUrl ? `, resource_metadata="${resourceMetadataUrl}"` : '';
   res
     .status(401)
-    .set('WWW-Authenticate', `Bearer error="${body.error}", error_description="${body.error_description}"`)
+    .set('WWW-Authenticate', `Bearer error="${body.error}", error_description="${body.error_description}"${metadata}`)
     .json(body);
 }
 
@@ -37,6 +38,8 @@ export interface MonitoringMcpAuthOptions {
   audience: string | undefined;
   /** Present when the mode is strict and an audience is set. */
   validator: TokenValidator | undefined;
+  /** RFC 9728 metadata URL named in every 401's WWW-Authenticate (`resource_metadata`), when the server announces one. */
+  resourceMetadataUrl?: string | undefined;
 }
 
 /**
@@ -71,7 +74,7 @@ export function monitoringMcpAuth(options: MonitoringMcpAuthOptions): RequestHan
         cause: 'missing_token',
         detail: header === undefined ? 'no Authorization header' : 'Authorization header is not a Bearer token',
       });
-      unauthorized(res, MISSING_TOKEN_BODY);
+      unauthorized(res, MISSING_TOKEN_BODY, options.resourceMetadataUrl);
       return;
     }
     validator.validate(token).then(
@@ -84,7 +87,7 @@ export function monitoringMcpAuth(options: MonitoringMcpAuthOptions): RequestHan
         }
         const { ok: _ok, ...fields } = check;
         log.write('auth.rejected', { ...base, mode: 'strict', ...fields });
-        unauthorized(res, INVALID_TOKEN_BODY);
+        unauthorized(res, INVALID_TOKEN_BODY, options.resourceMetadataUrl);
       },
       (error: unknown) => next(error),
     );

@@ -25,7 +25,9 @@ function positive(env: NodeJS.ProcessEnv, name: string): number | undefined {
  * MCP_JWKS_URL, MCP_JWT_VERIFY_AUDIENCE, MCP_AUTH_MODE, MCP_ALLOWED_ORIGINS, PROMETHEUS_BASE_URL,
  * PROMETHEUS_BEARER_TOKEN, MCP_JWKS_TIMEOUT_MS,
  * PYJWT_VERSION (the PyJWT release whose PyJWKClient the JWKS client behaves as; default the
- * current one), MCP_REVISIONS (2025-11-25, 2026-07-28 or both, the default), and HTTP_PROXY (all outbound traffic through it). Bad values are ERR_MONITORING_MCP_OPTIONS.
+ * current one), MCP_REVISIONS (2025-11-25, 2026-07-28 or both, the default), MCP_AUTHORIZATION_SERVER
+ * and MCP_RESOURCE_URL (RFC 9728 metadata, opt-in), and HTTP_PROXY (all outbound traffic through it).
+ * Bad values are ERR_MONITORING_MCP_OPTIONS.
  *
  * @example
  * await startMonitoringMcp(monitoringMcpOptionsFromEnv(process.env));
@@ -50,6 +52,8 @@ export function monitoringMcpOptionsFromEnv(env: NodeJS.ProcessEnv = process.env
   if (env.PROMETHEUS_BASE_URL) options.prometheusBaseUrl = env.PROMETHEUS_BASE_URL;
   if (env.PROMETHEUS_BEARER_TOKEN) options.prometheusToken = env.PROMETHEUS_BEARER_TOKEN;
   if (env.MCP_ALLOWED_ORIGINS) options.allowedOrigins = env.MCP_ALLOWED_ORIGINS.split(',').map((origin) => origin.trim()).filter(Boolean);
+  if (env.MCP_AUTHORIZATION_SERVER) options.authorizationServer = env.MCP_AUTHORIZATION_SERVER;
+  if (env.MCP_RESOURCE_URL) options.resourceUrl = env.MCP_RESOURCE_URL;
   const timeout = positive(env, 'MCP_JWKS_TIMEOUT_MS');
   if (timeout !== undefined) options.jwksTimeoutMs = timeout;
   return options;

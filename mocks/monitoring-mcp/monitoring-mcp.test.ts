@@ -123,6 +123,24 @@ describe('startMonitoringMcp', () => {
     expect(lastAuth(server.log.entries)).toMatchObject({ event: 'auth.rejected', cause: 'missing_token' });
   });
 
+  it('announces RFC 9728 protected resource metadata when given an authorization server (opt-in)', async () => {
+    await using auth = await startAuthServer();
+    const resourceUrl = 'http://monitoring-mcp.service.dc.consul:8000/v1/mcp';
+    await using server = await startMonitoringMcp({ audience: AUDIENCE, issuer: auth.issuer, jwksUrl: auth.jwksUrl, authorizationServer: auth.url, resourceUrl });
+    const response = await postInitialize(server.mcpUrl, undefined);
+    expect(response.status).toBe(401);
+    expect(response.headers.get('www-authenticate')).toBe(
+      'Bearer error="invalid_token", error_description="Authentication required", resource_metadata="http://monitoring-mcp.service.dc.consul:8000/.well-known/oauth-protected-resource/v1/mcp"',
+    );
+    const origin = new URL(server.mcpUrl).origin;
+    for (const at of ['/.well-known/oauth-protected-resource/v1/mcp', '/.well-known/oauth-protected-resource']) {
+      expect(await (await fetch(`${origin}${at}`)).json()).toEqual({ resource: resourceUrl, authorization_servers: [auth.url], bearer_methods_supported: ['header'] });
+    }
+    await using plain = await startMonitoringMcp({ audience: AUDIENCE, issuer: auth.issuer, jwksUrl: auth.jwksUrl });
+    expect((await fetch(`${new URL(plain.mcpUrl).origin}/.well-known/oauth-protected-resource`)).status).toBe(404);
+    expect(monitoringMcpOptionsFromEnv({ MCP_AUTHORIZATION_SERVER: auth.url, MCP_RESOURCE_URL: resourceUrl })).toMatchObject({ authorizationServer: auth.url, resourceUrl });
+  });
+
   it('lets the fake token in with authMode decode-only (the seed\'s Option 2) and logs the decode error', async () => {
     await using server = await startMonitoringMcp({ audience: AUDIENCE, authMode: 'decode-only' });
     await using client = await connectMcpClient(server.mcpUrl, { token: 'orchestration-agent' });

@@ -56,6 +56,14 @@ export interface MonitoringMcpOptions {
   jwksLifespanSeconds?: number;
   /** Prometheus request timeout; default 10000 ms. */
   prometheusTimeoutMs?: number;
+  /**
+   * MCP_AUTHORIZATION_SERVER: announce RFC 9728 protected resource metadata naming this
+   * authorization server (what the MCP Python SDK's auth settings do), at
+   * `/.well-known/oauth-protected-resource[/v1/mcp]` and in each 401's `resource_metadata`. Default: none, as deployed.
+   */
+  authorizationServer?: string;
+  /** MCP_RESOURCE_URL: the resource those documents name (the URL clients use); default the listening URL's `/v1/mcp`. */
+  resourceUrl?: string;
   log?: LogSink;
 }
 
@@ -98,6 +106,8 @@ export async function startMonitoringMcp(options: MonitoringMcpOptions = {}): Pr
   const audience = options.audience || undefined;
   checkUrl('jwksUrl', options.jwksUrl);
   checkUrl('prometheusBaseUrl', options.prometheusBaseUrl);
+  checkUrl('authorizationServer', options.authorizationServer);
+  checkUrl('resourceUrl', options.resourceUrl);
   const prometheusTimeoutMs = options.prometheusTimeoutMs ?? 10_000;
   if (!(prometheusTimeoutMs > 0)) throw new MonitoringMcpError('ERR_MONITORING_MCP_OPTIONS', `prometheusTimeoutMs must be > 0, got ${prometheusTimeoutMs}`);
 
@@ -148,13 +158,28 @@ export async function startMonitoringMcp(options: MonitoringMcpOptions = {}): Pr
     res.json({ service: MONITORING_MCP_SERVICE_NAME, tools: MONITORING_MCP_TOOLS });
   });
   let prometheusFetch = fetch;
+  let resource = options.resourceUrl;
   if (authMode === 'spec') {
     const spec = { resource: audience!, issuer: options.issuer! };
     for (const path of metadataPaths(spec.resource).paths) app.get(path, (_req, res) => res.json(protectedResourceMetadata(spec)));
     app.use(MONITORING_MCP_PATH, specAuth({ log, ...spec, validator: validator!, allowedOrigins: options.allowedOrigins ?? [] }));
     prometheusFetch = withOwnCredentials(fetch, options.prometheusToken);
   } else {
-    app.use(MONITORING_MCP_PATH, monitoringMcpAuth({ log, authMode, audience, validator }));
+    if (options.authorizationServer) {
+      const authorizationServer = options.authorizationServer;
+      app.get(['/.well-known/oauth-protected-resource', `/.well-known/oauth-protected-resource${MONITORING_MCP_PATH}`], (req, res) => {
+        res.json({ resource: resource ?? `http://${req.headers.host}${MONITORING_MCP_PATH}`, authorization_servers: [authorizationServer], bearer_methods_supported: ['header'] });
+      });
+    }
+    const resourceMetadataUrl = () => {
+      if (!options.authorizationServer || !resource) return undefined;
+      const url = new URL(resource);
+      return `${url.origin}/.well-known/oauth-protected-resource${url.pathname}`;
+    };
+    const auth = { log, authMode, audience, validator };
+    // Made on first use: the resource's URL may only be known once the server listens.
+    let authHandler: ReturnType<typeof monitoringMcpAuth> | undefined;
+    app.use(MONITORING_MCP_PATH, (req, res, next) => (authHandler ??= monitoringMcpAuth({ ...auth, resourceMetadataUrl: resourceMetadataUrl() }))(req, res, next));
   }
   app.use(
     mcpRevisionsRouter(MONITORING_MCP_PATH, options.mcpRevisions ?? MCP_REVISIONS, () => ({
@@ -165,6 +190,7 @@ export async function startMonitoringMcp(options: MonitoringMcpOptions = {}): Pr
   app.use(...jsonFallbackHandlers());
 
   const listening = await listen(app, { host: options.host, port: options.port });
+  resource ??= `${listening.url}${MONITORING_MCP_PATH}`;
   log.write('server.started', { url: listening.url, ...config });
   return {
     url: listening.url,

@@ -2,11 +2,11 @@ import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import { Wait, type ContainerRuntimeClient } from 'testcontainers';
 import type { LogEntry } from '../../../common/index.ts';
-import { WorkerReportSchema, type WorkerReport } from '../../client/index.ts';
+import { WorkerReportSchema, workerLaunch, type WorkerClient, type WorkerLaunch, type WorkerReport } from '../../client/index.ts';
 import type { NetworkEvent } from '../../network/index.ts';
 import type { Topology } from '../../topology/index.ts';
 import { RuntimeError } from '../errors.ts';
-import { workerTimeoutMs, type RuntimeOptions, type StartedTopology } from '../runtime.ts';
+import { workerTimeoutMs, type RuntimeOptions, type StartedNode, type StartedTopology } from '../runtime.ts';
 import { adminApiMint, mintWorkerTokens } from '../tokens.ts';
 import { dockerClient, HarnessContainer, HttpAnswerWait, reaperLabels, removeLabelled, requireImage } from './docker.ts';
 import { LineCollector } from './lines.ts';
@@ -119,7 +119,22 @@ export async function startContainersTopology(topology: Topology, options: Conta
       if (!service) throw new RuntimeError('ERR_RUNTIME_UNKNOWN', `no service node named ${node} (nodes: ${plan.services.map((candidate) => candidate.node).join(', ')})`);
       return service.name;
     },
-    async runWorker() {
+    nodes: () =>
+      topology.nodes.map((node): StartedNode => {
+        const published = ports.get(node.name);
+        return {
+          name: node.name,
+          run: node.run,
+          egressProxyUrl: `http://${plan.shimName}:${plan.proxyPort}`,
+          serviceUrl: node.service ? `http://${node.service.host}:${node.service.port}` : undefined,
+          localUrl: published === undefined ? undefined : `http://127.0.0.1:${published}`,
+        };
+      }),
+    worker: () => launchWorker(topology, plan, ports),
+    async runWorker(client?: WorkerClient) {
+      if (client && client.name !== 'simulated') {
+        throw new RuntimeError('ERR_RUNTIME_CLIENT', `the containers runtime runs only the simulated worker in the worker's container; run ${client.name} with --runtime inprocess`);
+      }
       try {
         const report = await whilePending(runWorker(topology, plan, image, ports));
         // Every decision the shim printed before this mark is in: the report is diagnosed against all of them.
@@ -218,6 +233,19 @@ async function startService(service: NodeContainerPlan, plan: TopologyPlan, log:
     const what = service.brought ? `${service.node} (${service.image}${service.command ? ` ${service.command.join(' ')}` : ''})` : service.node;
     throw new Error(`${what} did not become ready: ${log.tail() || (error as Error).message}`, { cause: error });
   }
+}
+
+async function launchWorker(topology: Topology, plan: TopologyPlan, ports: Map<string, number>): Promise<WorkerLaunch> {
+  const worker = topology.nodes.find((node) => node.run === 'worker')!;
+  const spec = worker.worker!;
+  return workerLaunch({
+    node: worker.name,
+    servers: spec.servers,
+    env: { ...spec.env, ...(await mintTokens(topology, plan, ports)) },
+    egressProxyUrl: `http://${plan.shimName}:${plan.proxyPort}`,
+    timeoutMs: workerTimeoutMs(topology),
+    settings: spec.settings,
+  });
 }
 
 async function runWorker(topology: Topology, plan: TopologyPlan, image: string, ports: Map<string, number>): Promise<WorkerReport> {
