@@ -21,9 +21,11 @@ export interface NeedsAuthInput {
  * - without one, a 403 is `needs-auth`;
  * - without one, a 401 is `needs-auth` only when OAuth discovery (RFC 9728 protected resource
  *   metadata, from `resource_metadata` or the well-known URLs, else the server's origin as
- *   authorization server; then RFC 8414 / OIDC metadata) finds a `registration_endpoint`
- *   (dynamic client registration): without one Claude Code says "Incompatible auth server: does
- *   not support dynamic client registration" and the server is `failed`.
+ *   authorization server; then RFC 8414 / OIDC metadata) finds a way for Claude Code to register:
+ *   a `registration_endpoint` (dynamic client registration) or
+ *   `client_id_metadata_document_supported: true` (Client ID Metadata Documents). With neither,
+ *   Claude Code says "Incompatible auth server: does not support dynamic client registration"
+ *   and the server is `failed`.
  * Discovery is the MCP SDK's own (`discoverOAuthServerInfo`), the code Claude Code is built on.
  *
  * @example
@@ -38,7 +40,8 @@ export async function claudeCodeNeedsAuth(input: NeedsAuthInput): Promise<boolea
       ...(resourceMetadataUrl ? { resourceMetadataUrl } : {}),
       fetchFn: input.fetch as never,
     });
-    return typeof info.authorizationServerMetadata?.registration_endpoint === 'string';
+    const metadata = info.authorizationServerMetadata;
+    return typeof metadata?.registration_endpoint === 'string' || metadata?.client_id_metadata_document_supported === true;
   } catch {
     // No authorization server metadata anywhere: Claude Code fails such a server.
     return false;

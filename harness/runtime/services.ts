@@ -1,4 +1,4 @@
-import { cachedKeys, rotateKeyAfterJwksFromEnv, startAuthServer, type AdminMintRequest, type MintOptions, type TokenKind } from '../../mocks/auth-server/index.ts';
+import { authServerOptionsFromEnv, cachedKeys, startAuthServer, type AdminMintRequest, type MintOptions, type TokenKind } from '../../mocks/auth-server/index.ts';
 import { loadFixtures, startMonitoringAiMcp, type Fixtures } from '../../mocks/monitoring-ai-mcp/index.ts';
 import { monitoringMcpOptionsFromEnv, startMonitoringMcp } from '../../mocks/monitoring-mcp/index.ts';
 import { loadPrometheusFixture, startPrometheus, type PrometheusFixture } from '../../mocks/prometheus/index.ts';
@@ -52,14 +52,12 @@ export async function startNodeService(node: TopologyNode, context: ServiceConte
   const loopback = { host: '127.0.0.1', port: 0 };
   switch (node.run) {
     case 'auth-server': {
-      const rotateKeyAfterJwks = rotateKeyAfterJwksFromEnv(env);
       const auth = await startAuthServer({
+        ...authServerOptionsFromEnv(env),
         ...loopback,
         ...clock,
         keys,
         issuer: authServerIssuer(node),
-        registration: env.AUTH_REGISTRATION === '1',
-        ...(rotateKeyAfterJwks === undefined ? {} : { rotateKeyAfterJwks }),
       });
       return {
         port: portOf(auth.url),

@@ -54,6 +54,12 @@ export interface AuthServerOptions {
   rotateKeyAfterJwks?: number;
   /** How Client ID Metadata Documents are fetched; default the global fetch. */
   fetch?: Fetch;
+  /**
+   * Accept Client ID Metadata Documents as client ids and say so in the metadata
+   * (`client_id_metadata_document_supported`). Default true; off (AUTH_CLIENT_ID_METADATA_DOCUMENTS=0),
+   * a public client has no way to register but dynamic registration, when that is on.
+   */
+  clientIdMetadataDocuments?: boolean;
 }
 
 const PortSchema = z.number().int().min(0).max(65535);
@@ -71,6 +77,7 @@ const AuthServerOptionsSchema = z.object({
   registration: z.boolean().optional(),
   rotateKeyAfterJwks: z.number().int().positive().optional(),
   fetch: z.custom<Fetch>((value) => typeof value === 'function', 'a fetch function').optional(),
+  clientIdMetadataDocuments: z.boolean().optional(),
 });
 
 export interface StartedAuthServer extends Started {
@@ -120,11 +127,12 @@ class AuthServer implements StartedAuthServer {
   readonly #clients: readonly OAuthClient[] | undefined;
   readonly #codes: AuthorizationCodes;
   readonly #registration: boolean;
+  readonly #clientIdMetadataDocuments: boolean;
   #registered = 0;
   #main: Listening | undefined;
   #jwks: Listening | undefined;
   #jwksPort: number;
-  #endpoints: AuthServerEndpoints = { issuer: '', url: '', tokenUrl: '', jwksUrl: '' };
+  #endpoints: AuthServerEndpoints = { issuer: '', url: '', tokenUrl: '', jwksUrl: '', clientIdMetadataDocuments: true };
   #fault: JwksFault | null = null;
   #jwksRequests = 0;
   #jwksAnswers = 0;
@@ -147,7 +155,14 @@ class AuthServer implements StartedAuthServer {
     this.#registration = options.registration ?? false;
     this.#rotateAfter = options.rotateKeyAfterJwks;
     this.log = new ServiceLog('auth-server', this.#clock, options.log);
-    this.#codes = new AuthorizationCodes({ issuer: () => this.issuer, clock: this.#clock, log: this.log, fetch: options.fetch ?? globalThis.fetch });
+    this.#clientIdMetadataDocuments = options.clientIdMetadataDocuments ?? true;
+    this.#codes = new AuthorizationCodes({
+      issuer: () => this.issuer,
+      clock: this.#clock,
+      log: this.log,
+      fetch: options.fetch ?? globalThis.fetch,
+      clientIdMetadataDocuments: this.#clientIdMetadataDocuments,
+    });
   }
 
   get url(): string {
@@ -191,6 +206,7 @@ class AuthServer implements StartedAuthServer {
       issuer: this.#configuredIssuer ?? url,
       tokenUrl: `${url}/oauth/token`,
       jwksUrl: `${this.#jwks.url}${JWKS_PATH}`,
+      clientIdMetadataDocuments: this.#clientIdMetadataDocuments,
       ...(this.#registration ? { registrationBase: (this.#configuredIssuer ?? url).replace(/\/+$/, '') } : {}),
     };
   }

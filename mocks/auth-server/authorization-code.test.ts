@@ -99,6 +99,18 @@ describe('Client ID Metadata Documents', () => {
     expect(decodeJwt(((await res.json()) as { access_token: string }).access_token).client_id).toBe(client.url);
   });
 
+  it('with Client ID Metadata Documents off, says so in its metadata and takes no URL client_id', async () => {
+    await using client = await documentServer((url) => ({ client_id: url, client_name: 'Claude worker', redirect_uris: [REDIRECT], token_endpoint_auth_method: 'none' }));
+    await using auth = await startAuthServer({ clientIdMetadataDocuments: false });
+    const metadata = (await (await fetch(auth.metadataUrl)).json()) as Record<string, unknown>;
+    expect(metadata).not.toHaveProperty('client_id_metadata_document_supported');
+    const { challenge } = pkce();
+    const res = await authorize(auth, { response_type: 'code', client_id: client.url, redirect_uri: REDIRECT, code_challenge: challenge, code_challenge_method: 'S256' });
+    expect([res.status, ((await res.json()) as { error: string }).error]).toEqual([400, 'invalid_client']);
+    // A plain client id still gets its code.
+    expect(await codeFor(auth, 'claude-worker', challenge)).toMatch(/.+/);
+  });
+
   it('refuses, without redirecting, a document whose client_id is not its URL or that lacks the redirect_uri', async () => {
     await using wrongId = await documentServer(() => ({ client_id: 'https://elsewhere.example.invalid/client.json', client_name: 'x', redirect_uris: [REDIRECT] }));
     await using otherRedirect = await documentServer((url) => ({ client_id: url, client_name: 'x', redirect_uris: ['http://127.0.0.1:9/cb'] }));

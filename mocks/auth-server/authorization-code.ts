@@ -50,8 +50,11 @@ export function isMetadataDocumentUrl(clientId: string): boolean {
 }
 
 /** The redirect URIs a client may use: its metadata document's, or for a plain client id any loopback or https URI. */
-async function allowedRedirect(clientId: string, redirectUri: string, fetch: Fetch): Promise<GrantError | undefined> {
+async function allowedRedirect(clientId: string, redirectUri: string, fetch: Fetch, documents: boolean): Promise<GrantError | undefined> {
   if (!URL.canParse(redirectUri)) return { error: 'invalid_request', description: `redirect_uri ${JSON.stringify(redirectUri)} is not an absolute URI` };
+  if (isMetadataDocumentUrl(clientId) && !documents) {
+    return { error: 'invalid_client', description: `${clientId} is a Client ID Metadata Document URL, and this server does not accept them` };
+  }
   if (!isMetadataDocumentUrl(clientId)) {
     const url = new URL(redirectUri);
     // A pre-registered native client's redirect (MCP 2025-11-25: redirect URIs MUST be localhost or https).
@@ -78,6 +81,8 @@ export interface AuthorizationCodeOptions {
   log: ServiceLog;
   /** How the server fetches Client ID Metadata Documents. */
   fetch: Fetch;
+  /** Whether a client id may be a Client ID Metadata Document URL; when not, such a client is unknown. */
+  clientIdMetadataDocuments: boolean;
 }
 
 /**
@@ -119,7 +124,7 @@ export class AuthorizationCodes {
     // RFC 6749 §4.1.2.1: without a valid client and redirect URI, tell the user agent, never redirect.
     if (!clientId) return refuse({ error: 'invalid_request', description: 'missing client_id' });
     if (!redirectUri) return refuse({ error: 'invalid_request', description: 'missing redirect_uri' });
-    const redirectError = await allowedRedirect(clientId, redirectUri, this.#options.fetch);
+    const redirectError = await allowedRedirect(clientId, redirectUri, this.#options.fetch, this.#options.clientIdMetadataDocuments);
     if (redirectError) return refuse(redirectError);
 
     const state = text('state');

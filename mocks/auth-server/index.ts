@@ -53,5 +53,5 @@ export type { OAuthClient } from './token-endpoint.ts';
 export { AuthorizationCodes, CODE_TTL_MS, isMetadataDocumentUrl } from './authorization-code.ts';
 export type { AuthorizationCodeOptions, GrantError } from './authorization-code.ts';
 export { cachedKeys, freshKeys } from './key-ring.ts';
-export { rotateKeyAfterJwksFromEnv, ROTATE_KEY_AFTER_JWKS_ENV } from './rotation-env.ts';
+export { authServerOptionsFromEnv, rotateKeyAfterJwksFromEnv, ROTATE_KEY_AFTER_JWKS_ENV } from './env.ts';
 export type { KeySource, SigningKey } from './key-ring.ts';

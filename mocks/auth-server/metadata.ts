@@ -5,6 +5,8 @@ export interface AuthServerEndpoints {
   url: string;
   tokenUrl: string;
   jwksUrl: string;
+  /** Whether Client ID Metadata Documents are accepted (`client_id_metadata_document_supported`). */
+  clientIdMetadataDocuments: boolean;
   /**
    * With dynamic client registration on: the URL clients reach the server at (its issuer, a name
    * behind the network shim). The metadata's endpoints are then announced under it, since an
@@ -28,7 +30,7 @@ export function oauthAuthorizationServerMetadata(endpoints: AuthServerEndpoints)
     grant_types_supported: ['authorization_code', 'client_credentials'],
     code_challenge_methods_supported: ['S256'],
     token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
-    client_id_metadata_document_supported: true,
+    ...(endpoints.clientIdMetadataDocuments ? { client_id_metadata_document_supported: true } : {}),
     authorization_response_iss_parameter_supported: true,
   };
   const at = endpoints.registrationBase;

@@ -22,7 +22,7 @@ export interface McpBehaviour {
     /** Put `resource_metadata="<this server's PRM URL>"` in WWW-Authenticate. */
     resourceMetadataHeader?: boolean;
     /** Serve RFC 9728 protected resource metadata at /.well-known/oauth-protected-resource naming this auth server. */
-    prm?: 'auth-reg' | 'auth-noreg';
+    prm?: 'auth-reg' | 'auth-cimd' | 'auth-none';
   };
   /** Delay before answering each POST. */
   delayMs?: number;
@@ -60,8 +60,8 @@ const WALLED = parseFirewall({ outbound: [{ port: 'any', proto: 'any', host: 'an
 
 /**
  * Starts the servers of `cases` (by name) and a network where `worker` reaches each as
- * `<name>.direct.test:<port>`, plus two auth servers: `auth-reg` (dynamic client registration on) and
- * `auth-noreg` (off, as the seed's).
+ * `<name>.direct.test:<port>`, plus three auth servers: `auth-reg` (dynamic client registration),
+ * `auth-cimd` (Client ID Metadata Documents, the mock's default) and `auth-none` (neither).
  */
 export async function startDirectWorld(cases: Record<string, Behaviour>, options: { dropHoldMs: number }): Promise<StartedDirectWorld> {
   const closers: (() => Promise<void>)[] = [];
@@ -83,9 +83,13 @@ export async function startDirectWorld(cases: Record<string, Behaviour>, options
     const add = (node: string, name: string, port: number) =>
       network.addService(node, { name: `${name}.${DOMAIN}`, aliases: [], port: overlayPort(name), target: { host: '127.0.0.1', port } });
 
-    for (const registration of [true, false]) {
-      const name = registration ? 'auth-reg' : 'auth-noreg';
-      const auth: StartedAuthServer = await startAuthServer({ keys, registration, issuer: origin(name) });
+    const authServers = {
+      'auth-reg': { registration: true, clientIdMetadataDocuments: false },
+      'auth-cimd': { registration: false, clientIdMetadataDocuments: true },
+      'auth-none': { registration: false, clientIdMetadataDocuments: false },
+    };
+    for (const [name, options] of Object.entries(authServers)) {
+      const auth: StartedAuthServer = await startAuthServer({ keys, ...options, issuer: origin(name) });
       closers.push(() => auth.close());
       add('servers', name, Number(new URL(auth.url).port));
     }

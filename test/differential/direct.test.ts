@@ -16,7 +16,8 @@ interface DirectCase {
 
 const BAD = { Authorization: 'Bearer not-the-token' };
 const OAUTH_DCR = { status: 401, resourceMetadataHeader: true, prm: 'auth-reg' } as const;
-const OAUTH_NO_DCR = { status: 401, resourceMetadataHeader: true, prm: 'auth-noreg' } as const;
+const OAUTH_CIMD = { status: 401, resourceMetadataHeader: true, prm: 'auth-cimd' } as const;
+const OAUTH_NONE = { status: 401, resourceMetadataHeader: true, prm: 'auth-none' } as const;
 const plain = { kind: 'mcp' } as const;
 
 /** MCP_TIMEOUT far from every delay: nothing here depends on the machine's load. */
@@ -34,7 +35,8 @@ const FAST: Record<string, DirectCase> = {
   '403-with-header-oauth-dcr': { behaviour: { kind: 'mcp', auth: { ...OAUTH_DCR, status: 403 } }, headers: BAD },
   '401-no-header-no-metadata': { behaviour: { kind: 'mcp', auth: { status: 401 } } },
   '401-no-header-oauth-dcr': { behaviour: { kind: 'mcp', auth: OAUTH_DCR } },
-  '401-no-header-oauth-no-dcr': { behaviour: { kind: 'mcp', auth: OAUTH_NO_DCR } },
+  '401-no-header-oauth-client-id-metadata-documents': { behaviour: { kind: 'mcp', auth: OAUTH_CIMD } },
+  '401-no-header-oauth-no-registration': { behaviour: { kind: 'mcp', auth: OAUTH_NONE } },
   '401-no-header-well-known-metadata-only-dcr': { behaviour: { kind: 'mcp', auth: { status: 401, prm: 'auth-reg' } } },
   '401-no-header-resource-metadata-header-only': { behaviour: { kind: 'mcp', auth: { status: 401, resourceMetadataHeader: true } } },
   '403-no-header-oauth-dcr': { behaviour: { kind: 'mcp', auth: { ...OAUTH_DCR, status: 403 } } },
