@@ -12,6 +12,7 @@ import { formatExplanation, formatScenarioTable, toJUnitXml, toJsonReport, toMer
 import { runScenario, runScenarios, type ScenarioResult } from './runner/index.ts';
 import { containersRuntime, inProcessRuntime, type Runtime } from './runtime/index.ts';
 import { loadScenarioFile, resolveScenarioArgs, scenarioId, type Scenario } from './topology/index.ts';
+import { upCommand } from './up/index.ts';
 
 /** Exit codes: 0 all as expected, 1 an expectation unmet, 2 bad input. */
 const EXIT_UNMET = 1;
@@ -130,6 +131,31 @@ async function check(configFile: string, options: ClientFlags & { topology: stri
   return connected ? 0 : EXIT_UNMET;
 }
 
+async function up(target: string, command: string[], options: { root: string; runtime: string; json?: boolean; events?: boolean; exec?: boolean }) {
+  if (!options.exec && command.length > 0) {
+    throw new CommanderError(EXIT_USAGE, 'harness.usage', `unexpected arguments after ${target}: ${command.join(' ')} (to run a command as the worker: --exec -- CMD ARGS...)`);
+  }
+  const stop = new AbortController();
+  const abort = () => stop.abort();
+  process.once('SIGINT', abort);
+  process.once('SIGTERM', abort);
+  try {
+    return await upCommand(target, {
+      root: options.root,
+      runtime: await runtimeNamed(options.runtime),
+      ...(options.json ? { json: true } : {}),
+      ...(options.events ? { events: true } : {}),
+      ...(options.exec ? { exec: command } : {}),
+      signal: stop.signal,
+      out: (text) => process.stdout.write(text),
+      err: (text) => process.stderr.write(text),
+    });
+  } finally {
+    process.off('SIGINT', abort);
+    process.off('SIGTERM', abort);
+  }
+}
+
 function program(): Command {
   const cli = new Command('harness')
     .description('Bring up the topology behind an MCP connectivity incident and tell which MCP servers connect, and why.')
@@ -198,6 +224,19 @@ function program(): Command {
     .action(async (config: string, options) => {
       process.exitCode = await check(config, options);
     });
+  cli
+    .command('up')
+    .description('bring a scenario or topology up and keep it up until Ctrl-C, for any client; or run one command as the worker (--exec -- CMD ARGS...)')
+    .argument('<target>', 'scenario or topology: file or id')
+    .argument('[command...]', 'with --exec: the command and its arguments, after --')
+    .option('--exec', 'run the command after -- as the worker node, print the network\'s decisions for its flows, exit with its status')
+    .option('--json', 'print one JSON document (with --events: one line, then one JSON line per event)')
+    .option('--events', "stream each network decision and each service's log line as it happens")
+    .addOption(root())
+    .addOption(runtime())
+    .action(async (target: string, command: string[], options) => {
+      process.exitCode = await up(target, command, options);
+    });
   const firewall = cli.command('firewall').description("ask the Nebula stand-in about a flow");
   firewall
     .command('check')
@@ -224,10 +263,10 @@ try {
   await program().parseAsync(process.argv);
 } catch (error) {
   if (error instanceof CommanderError) {
-    if (error.code !== 'commander.helpDisplayed' && error.code !== 'commander.version' && error.code !== 'harness.env') {
+    if (error.code !== 'commander.helpDisplayed' && error.code !== 'commander.version' && error.code !== 'harness.env' && error.code !== 'harness.usage') {
       process.exitCode = error.exitCode === 0 ? 0 : EXIT_USAGE;
     } else {
-      if (error.code === 'harness.env') process.stderr.write(`harness: ${error.message}\n`);
+      if (error.code === 'harness.env' || error.code === 'harness.usage') process.stderr.write(`harness: ${error.message}\n`);
       process.exitCode = error.exitCode;
     }
   } else if (isHarnessError(error)) {

@@ -3,7 +3,7 @@ import { simulatedClient, workerLaunch, type WorkerClient, type WorkerLaunch } f
 import { startNetwork, type StartedNetwork } from '../network/index.ts';
 import type { Topology, TopologyNode } from '../topology/index.ts';
 import { RuntimeError } from './errors.ts';
-import type { Runtime, RuntimeOptions, StartedNode, StartedTopology } from './runtime.ts';
+import type { Runtime, RuntimeOptions, StartedNode, StartedTopology, TopologyEvent, TopologyEventListener } from './runtime.ts';
 import { startNodeService, type StartedNodeService } from './services.ts';
 
 /**
@@ -31,6 +31,11 @@ export const inProcessRuntime: Runtime = {
       ...(options.clock ? { clock: options.clock } : {}),
     });
     const services = new Map<string, StartedNodeService>();
+    const listeners = new Set<TopologyEventListener>();
+    const emit = (event: TopologyEvent) => {
+      for (const listener of [...listeners]) listener(event);
+    };
+    network.onEvent((flow) => emit({ kind: 'flow', flow }));
     const close = async () => {
       await Promise.allSettled([...services.values()].map((service) => service.close()));
       await network.close();
@@ -46,6 +51,7 @@ export const inProcessRuntime: Runtime = {
               timeoutMs: topology.timeoutMs,
             });
             services.set(node.name, service);
+            service.log.onEntry((entry) => emit({ kind: 'log', node: node.name, entry }));
             registerService(network, node, service.port);
           }),
       );
@@ -60,6 +66,10 @@ export const inProcessRuntime: Runtime = {
       worker,
       runWorker: async (client: WorkerClient = simulatedClient) => client.run(await worker()),
       networkEvents: () => network.events,
+      onEvent: (listener: TopologyEventListener) => {
+        listeners.add(listener);
+        return () => listeners.delete(listener);
+      },
       serviceLog: (node: string): readonly LogEntry[] => services.get(node)?.log.entries ?? [],
       close,
       [Symbol.asyncDispose]: close,

@@ -23,6 +23,11 @@ export interface StartedNode {
   localUrl: string | undefined;
 }
 
+/** Something a started topology saw happen: a decision of the network shim, or a line of a service's log. */
+export type TopologyEvent = { kind: 'flow'; flow: NetworkEvent } | { kind: 'log'; node: string; entry: LogEntry };
+
+export type TopologyEventListener = (event: TopologyEvent) => void;
+
 /** A topology brought up by a runtime: what ran, and what every part of it saw. */
 export interface StartedTopology extends AsyncDisposable {
   readonly topology: Topology;
@@ -40,6 +45,14 @@ export interface StartedTopology extends AsyncDisposable {
   runWorker(client?: WorkerClient): Promise<WorkerReport>;
   /** Every decision the network shim took so far. */
   networkEvents(): readonly NetworkEvent[];
+  /**
+   * Calls `listener` on each shim decision and each service log line from now on, as they happen;
+   * returns the unsubscribe function.
+   *
+   * @example
+   * const stop = running.onEvent((event) => { if (event.kind === 'flow') console.log(event.flow.verdict); });
+   */
+  onEvent(listener: TopologyEventListener): () => void;
   /** The structured log of the service on `node` (empty for the worker). */
   serviceLog(node: string): readonly LogEntry[];
   close(): Promise<void>;

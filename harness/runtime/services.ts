@@ -2,7 +2,7 @@ import { cachedKeys, startAuthServer } from '../../mocks/auth-server/index.ts';
 import { loadFixtures, startMonitoringAiMcp, type Fixtures } from '../../mocks/monitoring-ai-mcp/index.ts';
 import { monitoringMcpOptionsFromEnv, startMonitoringMcp } from '../../mocks/monitoring-mcp/index.ts';
 import { loadPrometheusFixture, startPrometheus, type PrometheusFixture } from '../../mocks/prometheus/index.ts';
-import type { Clock, Fetch, LogEntry } from '../../mocks/shared/index.ts';
+import type { Clock, Fetch, ServiceLog } from '../../mocks/shared/index.ts';
 import type { TokenSpec, TopologyNode } from '../topology/index.ts';
 import { RuntimeError } from './errors.ts';
 import { defaultJwksTimeoutMs } from './runtime.ts';
@@ -10,7 +10,7 @@ import { defaultJwksTimeoutMs } from './runtime.ts';
 /** A simulated service running in this process for one node. */
 export interface StartedNodeService {
   readonly port: number;
-  readonly log: { readonly entries: readonly LogEntry[] };
+  readonly log: ServiceLog;
   /** Only the auth server mints. */
   mint?(token: TokenSpec): Promise<string>;
   close(): Promise<void>;

@@ -6,7 +6,7 @@ import { WorkerReportSchema, workerLaunch, type WorkerClient, type WorkerLaunch,
 import type { NetworkEvent } from '../../network/index.ts';
 import type { TokenSpec, Topology } from '../../topology/index.ts';
 import { RuntimeError } from '../errors.ts';
-import type { RuntimeOptions, StartedNode, StartedTopology } from '../runtime.ts';
+import type { RuntimeOptions, StartedNode, StartedTopology, TopologyEventListener } from '../runtime.ts';
 import { dockerClient, HarnessContainer, HttpAnswerWait, reaperLabels, removeLabelled, requireImage } from './docker.ts';
 import { LineCollector } from './lines.ts';
 import { DEFAULT_IMAGE, NODE_LABEL, planTopology, RUN_LABEL, type NodeContainerPlan, type TopologyPlan } from './plan.ts';
@@ -149,6 +149,21 @@ export async function startContainersTopology(topology: Topology, options: Conta
       }
     },
     networkEvents: flows,
+    onEvent(listener: TopologyEventListener) {
+      const stops = [
+        shim.onLine((line) => {
+          if (line.event === 'flow') listener({ kind: 'flow', flow: line.flow as NetworkEvent });
+        }),
+        ...[...logs].map(([node, collector]) =>
+          collector.onLine((line) => {
+            if (typeof line.event === 'string' && typeof line.time === 'string') listener({ kind: 'log', node, entry: line as LogEntry });
+          }),
+        ),
+      ];
+      return () => {
+        for (const stop of stops) stop();
+      };
+    },
     serviceLog: (node: string): readonly LogEntry[] =>
       (logs.get(node)?.json ?? []).filter((line): line is LogEntry => typeof line.event === 'string' && typeof line.time === 'string'),
     close,

@@ -1,0 +1,133 @@
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { WorkerLaunch } from '../client/index.ts';
+import type { Runtime, RuntimeOptions, StartedTopology } from '../runtime/index.ts';
+import { loadScenarioFile, resolveScenarioArgs, type Scenario } from '../topology/index.ts';
+import { UpError } from './errors.ts';
+
+/** Where `harness up` wrote the worker's files: a temp dir removed on close. */
+export interface WorkerFiles {
+  dir: string;
+  /** Claude Code's `.mcp.json` (`claude --mcp-config FILE`). */
+  mcpJson: string;
+  /** settings.json (`claude --settings FILE`), when the scenario has one. */
+  settingsJson: string | undefined;
+  /** `export` lines of the worker's environment and egress, for `source`. */
+  envSh: string;
+}
+
+/** A topology kept up for clients the harness does not run: what `harness up` holds until Ctrl-C. */
+export interface StartedUp extends AsyncDisposable {
+  readonly scenario: Scenario;
+  readonly runtime: string;
+  readonly running: StartedTopology;
+  readonly launch: WorkerLaunch;
+  readonly files: WorkerFiles;
+  /** The environment a command run as the worker gets (on top of the caller's): env, tokens, proxies, file paths. */
+  readonly workerEnv: Record<string, string>;
+  close(): Promise<void>;
+}
+
+export interface StartUpOptions {
+  /** Scenarios folder that ids are relative to. */
+  root: string;
+  runtime: Runtime;
+  runtimeOptions?: RuntimeOptions;
+}
+
+/**
+ * Loads one scenario or topology (a file, or an id under `root`) with every error before anything
+ * starts, brings it up, mints the worker's tokens and writes its `.mcp.json`, settings.json and
+ * env.sh into a temp dir. close() stops everything and removes the dir.
+ *
+ * @example
+ * await using up = await startUp('incidents/2025-10-01-prometheus-mcp/0-as-reported', { root: 'scenarios', runtime: inProcessRuntime });
+ * up.workerEnv.HTTP_PROXY; // the worker's egress
+ */
+export async function startUp(target: string, options: StartUpOptions): Promise<StartedUp> {
+  const scenario = await resolveUpTarget(target, options.root);
+  const running = await options.runtime.start(scenario.topology, options.runtimeOptions);
+  let dir: string | undefined;
+  try {
+    const launch = await running.worker();
+    dir = await mkdtemp(path.join(os.tmpdir(), 'harness-up-'));
+    const files = await writeWorkerFiles(dir, launch);
+    const workerEnv = workerEnvironment(launch, files);
+    await writeFile(files.envSh, `${exportLines(workerEnv).join('\n')}\n`, { mode: 0o600 });
+    let closing: Promise<void> | undefined;
+    const close = () => {
+      closing ??= (async () => {
+        try {
+          await running.close();
+        } finally {
+          await rm(dir!, { recursive: true, force: true });
+        }
+      })();
+      return closing;
+    };
+    return { scenario, runtime: options.runtime.name, running, launch, files, workerEnv, close, [Symbol.asyncDispose]: close };
+  } catch (error) {
+    await running.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+/** One scenario from a file, an id, or a topology under `root` (`topologies/monitoring-dev`). */
+export async function resolveUpTarget(target: string, root: string): Promise<Scenario> {
+  const candidates = [target, path.join(root, target), path.join(root, `${target}.yaml`)];
+  for (const candidate of candidates) {
+    const isFile = await stat(candidate).then((s) => s.isFile(), () => false);
+    if (isFile) return only(await loadScenarioFile(candidate, { root }), target);
+  }
+  return only(await resolveScenarioArgs([target], { root }), target);
+}
+
+function only(scenarios: Scenario[], target: string): Scenario {
+  if (scenarios.length !== 1) {
+    throw new UpError(
+      'ERR_UP_TARGET',
+      `${target} is ${scenarios.length} scenarios (${scenarios.slice(0, 3).map((scenario) => scenario.id).join(', ')}${scenarios.length > 3 ? ', ...' : ''}): harness up brings up one; name one of them`,
+    );
+  }
+  return scenarios[0]!;
+}
+
+async function writeWorkerFiles(dir: string, launch: WorkerLaunch): Promise<WorkerFiles> {
+  const mcpJson = path.join(dir, '.mcp.json');
+  await writeFile(mcpJson, `${JSON.stringify(launch.mcpJson, null, 2)}\n`, { mode: 0o600 });
+  let settingsJson: string | undefined;
+  if (launch.settingsJson) {
+    settingsJson = path.join(dir, 'settings.json');
+    await writeFile(settingsJson, `${JSON.stringify(launch.settingsJson, null, 2)}\n`, { mode: 0o600 });
+  }
+  return { dir, mcpJson, settingsJson, envSh: path.join(dir, 'env.sh') };
+}
+
+/**
+ * The worker's environment for a command of the user's: the scenario's env and minted tokens, the
+ * egress as every proxy variable (curl reads only the lower-case `http_proxy`), and where the files are.
+ */
+function workerEnvironment(launch: WorkerLaunch, files: WorkerFiles): Record<string, string> {
+  const proxy = launch.egressProxyUrl;
+  return {
+    ...launch.env,
+    HTTP_PROXY: proxy,
+    HTTPS_PROXY: proxy,
+    http_proxy: proxy,
+    https_proxy: proxy,
+    HARNESS_MCP_CONFIG: files.mcpJson,
+    ...(files.settingsJson ? { HARNESS_SETTINGS: files.settingsJson } : {}),
+  };
+}
+
+/**
+ * `export NAME='value'` lines, quoted for POSIX shells.
+ *
+ * @example
+ * exportLines({ HTTP_PROXY: 'http://127.0.0.1:4000' }); // ["export HTTP_PROXY='http://127.0.0.1:4000'"]
+ */
+export function exportLines(env: Record<string, string>): string[] {
+  return Object.entries(env).map(([name, value]) => `export ${name}='${value.replaceAll("'", `'\\''`)}'`);
+}
