@@ -1,0 +1,194 @@
+// `harness up` as users run it: a child process kept up until SIGINT, or running one command as the worker.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { proxiedFetch } from '../mocks/shared/index.ts';
+import type { UpDocument } from '../harness/up/index.ts';
+
+const root = path.resolve(import.meta.dirname, '..');
+const cli = path.join(root, 'harness/cli.ts');
+const step0 = 'incidents/2025-10-01-prometheus-mcp/0-as-reported';
+const step1 = 'incidents/2025-10-01-prometheus-mcp/1-after-firewall-fix';
+const step5 = 'incidents/2025-10-01-prometheus-mcp/5-real-fix-valid-token';
+const MCP = 'http://monitoring-mcp.service.dev-us-east-1.consul:8000/';
+
+// Every run gets a TMPDIR of its own, so that what `harness up` leaves behind there can be seen.
+let tmp: string;
+beforeAll(async () => {
+  tmp = await mkdtemp(path.join(os.tmpdir(), 'mth-up-test-'));
+});
+afterAll(async () => {
+  await rm(tmp, { recursive: true, force: true });
+});
+
+/** A `harness up` child: its output as it comes, its exit; killed on dispose if still running. */
+class UpProcess implements AsyncDisposable {
+  readonly child: ChildProcess;
+  stdout = '';
+  stderr = '';
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  #waiters = new Set<() => void>();
+
+  constructor(args: string[]) {
+    this.child = spawn(process.execPath, [cli, 'up', ...args], { cwd: root, env: { ...process.env, CI: 'true', TMPDIR: tmp } });
+    this.child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+      this.stdout += chunk;
+      for (const waiter of [...this.#waiters]) waiter();
+    });
+    this.child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+      this.stderr += chunk;
+    });
+    this.exited = new Promise((resolve) => this.child.once('exit', (code, signal) => resolve({ code, signal })));
+  }
+
+  /** Resolves once stdout satisfies `ready` (or rejects when the process exits first). */
+  until<T>(ready: (stdout: string) => T | undefined): Promise<T> {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        const value = ready(this.stdout);
+        if (value !== undefined) {
+          this.#waiters.delete(check);
+          resolve(value);
+        }
+      };
+      this.#waiters.add(check);
+      void this.exited.then(() => {
+        if (this.#waiters.delete(check)) reject(new Error(`harness up exited before it was ready:\n${this.stdout}\n${this.stderr}`));
+      });
+      check();
+    });
+  }
+
+  async [Symbol.asyncDispose]() {
+    if (this.child.exitCode === null && this.child.signalCode === null) {
+      this.child.kill('SIGKILL');
+      await this.exited;
+    }
+  }
+}
+
+function parsedDocument(stdout: string): UpDocument | undefined {
+  try {
+    return JSON.parse(stdout) as UpDocument;
+  } catch {
+    return undefined;
+  }
+}
+
+function firstLine(stdout: string): UpDocument | undefined {
+  const end = stdout.indexOf('\n');
+  return end < 0 ? undefined : (JSON.parse(stdout.slice(0, end)) as UpDocument);
+}
+
+function refused(url: string): Promise<boolean> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve) => {
+    const socket = net.connect(Number(port), hostname);
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code === 'ECONNREFUSED'));
+  });
+}
+
+async function run(args: string[]) {
+  await using up = new UpProcess(args);
+  const { code } = await up.exited;
+  return { code, stdout: up.stdout, stderr: up.stderr };
+}
+
+describe('harness up --exec', () => {
+  it('runs curl as the worker: step 0 goes into the dropped flow and the harness says so', async () => {
+    const { stdout, stderr } = await run([step0, '--exec', '--', 'curl', '-s', '-m', '5', MCP]);
+    expect(stderr).toMatch(/claude-worker -> monitoring-mcp\.service\.dev-us-east-1\.consul:8000 was DROPPED by the network \(claude-worker outbound: /);
+    expect(stderr).toContain('the command saw a timeout');
+    expect(stdout).not.toContain('Monitoring AI MCP Server');
+    expect(await readdir(tmp)).toEqual([]);
+  });
+
+  it('runs curl as the worker: on step 1 the server answers', async () => {
+    const { code, stdout, stderr } = await run([step1, '--exec', '--', 'curl', '-s', '-m', '5', MCP]);
+    expect(code).toBe(0);
+    expect(JSON.parse(stdout)).toMatchObject({ service: 'Monitoring AI MCP Server' });
+    expect(stderr).toContain('1 flow(s) while the command ran: 1 reached a service, 0 did not');
+  });
+
+  it("gives the command the worker's env, minted tokens and file paths, and exits with its status", async () => {
+    const script = 'test -f "$HARNESS_MCP_CONFIG" && test -f "$HARNESS_SETTINGS" && printf "%s %s %s" "$http_proxy" "$HTTPS_PROXY" "$PROMETHEUS_TOKEN"; exit 7';
+    const { code, stdout } = await run([step5, '--exec', '--', 'sh', '-c', script]);
+    expect(code).toBe(7);
+    const [httpProxy, httpsProxy, token] = stdout.split(' ');
+    expect(httpProxy).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(httpsProxy).toBe(httpProxy);
+    expect(token?.split('.')).toHaveLength(3);
+  });
+
+  it('names a command that does not exist, and leaves nothing behind', async () => {
+    const { code, stderr } = await run([step1, '--exec', '--', 'no-such-command-mth']);
+    expect(code).toBe(2);
+    expect(stderr).toContain('harness: could not run no-such-command-mth: no such command');
+    expect(await readdir(tmp)).toEqual([]);
+  });
+});
+
+describe('harness up', () => {
+  it('prints how to reach every node, keeps the topology up, and on SIGINT removes everything', async () => {
+    await using up = new UpProcess([step5, '--json']);
+    const doc = await up.until(parsedDocument);
+    expect(doc.nodes.map((node) => node.name)).toEqual(['claude-worker', 'monitoring-ai-mcp', 'monitoring-mcp', 'auth-server', 'prometheus']);
+    const mcp = doc.nodes.find((node) => node.name === 'monitoring-mcp')!;
+    expect(mcp).toMatchObject({ ip: expect.stringMatching(/^10\./), groups: expect.arrayContaining(['monitoring-mcp', 'dev']), service: { name: 'monitoring-mcp', port: 8000 } });
+    expect(JSON.parse(await readFile(doc.worker.mcpJson, 'utf8')).mcpServers.prometheus.url).toBe(`${MCP}v1/mcp`);
+    expect(doc.worker.settingsJson && existsSync(doc.worker.settingsJson)).toBe(true);
+    expect(await readFile(doc.worker.envSh, 'utf8')).toContain(`export HTTP_PROXY='${doc.worker.egressProxyUrl}'`);
+
+    // Still up: a client of its own reaches the server through the worker's egress.
+    const answer = await proxiedFetch(doc.worker.egressProxyUrl)(MCP);
+    expect(await answer.json()).toMatchObject({ service: 'Monitoring AI MCP Server' });
+
+    up.child.kill('SIGINT');
+    expect(await up.exited).toEqual({ code: 0, signal: null });
+    expect(existsSync(doc.worker.mcpJson)).toBe(false);
+    expect(await readdir(tmp)).toEqual([]);
+    const ports = [...doc.nodes.map((node) => node.egressProxyUrl), ...doc.nodes.flatMap((node) => (node.url ? [node.url] : []))];
+    expect(await Promise.all(ports.map(refused))).toEqual(ports.map(() => true));
+  });
+
+  it('streams each shim decision and service log line with --events --json', async () => {
+    await using up = new UpProcess([step5, '--json', '--events']);
+    const doc = await up.until(firstLine);
+    // No token: monitoring-mcp refuses it and logs why.
+    const answer = await proxiedFetch(doc.worker.egressProxyUrl)(`${MCP}v1/mcp`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    expect(answer.status).toBe(401);
+    await answer.body?.cancel();
+    type Event = { kind: string; node?: string; flow?: { destinationNode: string; verdict: string }; entry?: { event: string } };
+    const events = (stdout: string) =>
+      stdout
+        .split('\n')
+        .slice(1)
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as Event);
+    const [flow, log] = await up.until((stdout) => {
+      const seen = events(stdout);
+      const flow = seen.find((event) => event.kind === 'flow');
+      const log = seen.find((event) => event.kind === 'log' && event.entry?.event === 'auth.rejected');
+      return flow && log ? [flow, log] : undefined;
+    });
+    expect(flow.flow).toMatchObject({ destinationNode: 'monitoring-mcp', verdict: 'allow' });
+    expect(log.node).toBe('monitoring-mcp');
+    up.child.kill('SIGTERM');
+    expect((await up.exited).code).toBe(0);
+  });
+
+  it('refuses a target that is no scenario, before starting anything', async () => {
+    const { code, stderr } = await run(['incidents/no-such-step']);
+    expect(code).toBe(2);
+    expect(stderr).toContain('no scenario file, folder or id "incidents/no-such-step"');
+    expect(await readdir(tmp)).toEqual([]);
+  });
+});
