@@ -1,7 +1,7 @@
 // `harness up` as users run it: a child process kept up until SIGINT, or running one command as the worker.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -41,11 +41,12 @@ class UpProcess implements AsyncDisposable {
     });
     this.child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
       this.stderr += chunk;
+      for (const waiter of [...this.#waiters]) waiter();
     });
     this.exited = new Promise((resolve) => this.child.once('exit', (code, signal) => resolve({ code, signal })));
   }
 
-  /** Resolves once stdout satisfies `ready` (or rejects when the process exits first). */
+  /** Resolves once `ready` (given stdout; called on each output) returns a value; rejects when the process exits first. */
   until<T>(ready: (stdout: string) => T | undefined): Promise<T> {
     return new Promise((resolve, reject) => {
       const check = () => {
@@ -68,14 +69,6 @@ class UpProcess implements AsyncDisposable {
       this.child.kill('SIGKILL');
       await this.exited;
     }
-  }
-}
-
-function parsedDocument(stdout: string): UpDocument | undefined {
-  try {
-    return JSON.parse(stdout) as UpDocument;
-  } catch {
-    return undefined;
   }
 }
 
@@ -139,7 +132,7 @@ describe('harness up --exec', () => {
 describe('harness up', () => {
   it('prints how to reach every node, keeps the topology up, and on SIGINT removes everything', async () => {
     await using up = new UpProcess([step5, '--json']);
-    const doc = await up.until(parsedDocument);
+    const doc = await up.until(firstLine);
     expect(doc.nodes.map((node) => node.name)).toEqual(['claude-worker', 'monitoring-ai-mcp', 'monitoring-mcp', 'auth-server', 'prometheus']);
     const mcp = doc.nodes.find((node) => node.name === 'monitoring-mcp')!;
     expect(mcp).toMatchObject({ ip: expect.stringMatching(/^10\./), groups: expect.arrayContaining(['monitoring-mcp', 'dev']), service: { name: 'monitoring-mcp', port: 8000 } });
@@ -192,3 +185,62 @@ describe('harness up', () => {
     expect(await readdir(tmp)).toEqual([]);
   });
 });
+
+describe('harness up, live edits', () => {
+  let edits: string;
+  beforeAll(async () => {
+    edits = await mkdtemp(path.join(os.tmpdir(), 'mth-up-edits-'));
+  });
+  afterAll(async () => {
+    await rm(edits, { recursive: true, force: true });
+  });
+
+  const step0File = path.join(root, 'scenarios', `${step0}.yaml`);
+  const scenario = (patch: string) => `extends: ${JSON.stringify(step0File)}\n${patch}`;
+  const FIREWALL_FIX = `patch:
+  nodes:
+    claude-worker:
+      firewall:
+        outbound:
+          - {port: "8000", proto: tcp, groups: [dev, monitoring-ai-mcp]}
+          - {port: 8000, proto: tcp, groups: [dev, monitoring-mcp]}
+`;
+  type Edit = { kind: 'edit'; network: string[]; restarted: string[]; worker: boolean; changes: Array<{ flow: string; before: string; after: string }> };
+  const edit = (n: number) => (stdout: string) => stdout.split('\n').filter((line) => line.startsWith('{"kind":"edit"')).map((line) => JSON.parse(line) as Edit)[n];
+
+  it("applies an edit of the worker's outbound rules: prometheus's flow turns from drop to allow, no service restarts", async () => {
+    const file = path.join(edits, 'as-reported.yaml');
+    await writeFile(file, scenario(''));
+    await using up = new UpProcess([file, '--json']);
+    const doc = await up.until(firstLine);
+    const urls = doc.nodes.flatMap((node) => (node.url ? [node.url] : []));
+
+    await writeFile(file, scenario(FIREWALL_FIX));
+    const applied = await up.until(edit(0));
+    expect(applied).toMatchObject({ network: ['claude-worker'], restarted: [], worker: false });
+    expect(applied.changes).toEqual([{ flow: 'claude-worker -> monitoring-mcp:8000', before: 'drop', after: 'allow', reason: expect.stringContaining('groups [dev, monitoring-mcp]') }]);
+    // The next flow takes the new rule; every service still listens where it did (none restarted).
+    const answer = await proxiedFetch(doc.worker.egressProxyUrl)(MCP);
+    expect(await answer.json()).toMatchObject({ service: 'Monitoring AI MCP Server' });
+    expect(await Promise.all(urls.map(refused))).toEqual(urls.map(() => false));
+
+    // A service whose env changed restarts alone.
+    await writeFile(file, scenario(`${FIREWALL_FIX}    monitoring-mcp:\n      env: {MCP_LOG_MARK: "edited"}\n`));
+    expect(await up.until(edit(1))).toMatchObject({ network: [], restarted: ['monitoring-mcp'], changes: [] });
+    const mcpUrl = doc.nodes.find((node) => node.name === 'monitoring-mcp')!.url!;
+    expect(await Promise.all(urls.map(refused))).toEqual(urls.map((url) => url === mcpUrl));
+    const again = await proxiedFetch(doc.worker.egressProxyUrl)(MCP);
+    expect(await again.json()).toMatchObject({ service: 'Monitoring AI MCP Server' });
+
+    // A file that no longer loads is named and not applied; the topology runs on.
+    await writeFile(file, scenario('patch: [1'));
+    await up.until(() => (up.stderr.includes('was not applied (ERR_') ? true : undefined));
+    expect(up.stderr).toContain('as-reported.yaml');
+    const still = await proxiedFetch(doc.worker.egressProxyUrl)(MCP);
+    expect(still.status).toBe(200);
+    await still.body?.cancel();
+    up.child.kill('SIGINT');
+    expect((await up.exited).code).toBe(0);
+  });
+});
+

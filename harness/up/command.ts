@@ -1,11 +1,15 @@
+import path from 'node:path';
+import { isHarnessError } from '../errors.ts';
 import type { Runtime } from '../runtime/index.ts';
 import { formatEvent, formatUp, upDocument } from './describe.ts';
 import { execAsWorker, summarizeFlows } from './exec.ts';
+import { formatEdit, watchFile } from './live.ts';
 import { startUp } from './start-up.ts';
 
 export interface UpCommandOptions {
   root: string;
   runtime: Runtime;
+  /** One JSON line: the document, then (with events, and on each applied edit) one JSON line each. */
   json?: boolean;
   events?: boolean;
   /** `--exec -- CMD ARGS...`: run this as the worker, then stop. */
@@ -18,7 +22,7 @@ export interface UpCommandOptions {
 
 /**
  * `harness up`: brings a scenario up, prints how to reach it, and keeps it up until `signal`
- * aborts, or (with `exec`) runs a command as the worker and returns its exit status. Everything is
+ * aborts, applying each edit of the scenario file as it is saved and printing the flows whose verdict changed; or (with `exec`) runs a command as the worker and returns its exit status. Everything is
  * removed before it returns.
  *
  * @example
@@ -42,11 +46,22 @@ export async function upCommand(target: string, options: UpCommandOptions): Prom
     for (const line of summarizeFlows(outcome.flows, up.scenario.topology.timeoutMs)) options.err(`harness: ${line}\n`);
     return outcome.exitCode;
   }
-  options.out(options.json ? `${JSON.stringify(doc, null, options.events ? undefined : 2)}\n` : formatUp(doc));
+  const stopWatching = watchFile(up.scenario.file, async () => {
+    try {
+      const edit = await up.reload();
+      options.out(options.json ? `${JSON.stringify({ kind: 'edit', ...edit })}\n` : formatEdit(edit));
+    } catch (error) {
+      if (!isHarnessError(error)) throw error;
+      options.err(`harness: ${path.basename(up.scenario.file)} changed but was not applied (${error.code}): ${error.message}\n`);
+    }
+  });
+  // Printed once the watch is on: an edit made as soon as the document is read is seen.
+  options.out(options.json ? `${JSON.stringify(doc)}\n` : formatUp(doc));
   await new Promise<void>((resolve) => {
     if (options.signal.aborted) resolve();
     options.signal.addEventListener('abort', () => resolve(), { once: true });
   });
+  stopWatching();
   options.err('harness: stopping; removing everything\n');
   return 0;
 }

@@ -5,6 +5,7 @@ import type { WorkerLaunch } from '../client/index.ts';
 import type { Runtime, RuntimeOptions, StartedTopology } from '../runtime/index.ts';
 import { loadScenarioFile, resolveScenarioArgs, type Scenario } from '../topology/index.ts';
 import { UpError } from './errors.ts';
+import { verdictChanges, type UpEdit } from './live.ts';
 
 /** Where `harness up` wrote the worker's files: a temp dir removed on close. */
 export interface WorkerFiles {
@@ -26,6 +27,12 @@ export interface StartedUp extends AsyncDisposable {
   readonly files: WorkerFiles;
   /** The environment a command run as the worker gets (on top of the caller's): env, tokens, proxies, file paths. */
   readonly workerEnv: Record<string, string>;
+  /**
+   * Reads the scenario file again and applies what changed to the running topology (see
+   * StartedTopology.update); rewrites the worker's files when its config changed. A file that no
+   * longer loads throws its TopologyError and leaves everything running as it was.
+   */
+  reload(): Promise<UpEdit>;
   close(): Promise<void>;
 }
 
@@ -50,11 +57,26 @@ export async function startUp(target: string, options: StartUpOptions): Promise<
   const running = await options.runtime.start(scenario.topology, options.runtimeOptions);
   let dir: string | undefined;
   try {
-    const launch = await running.worker();
+    let launch = await running.worker();
     dir = await mkdtemp(path.join(os.tmpdir(), 'harness-up-'));
-    const files = await writeWorkerFiles(dir, launch);
-    const workerEnv = workerEnvironment(launch, files);
+    let files = await writeWorkerFiles(dir, launch);
+    let workerEnv = workerEnvironment(launch, files);
     await writeFile(files.envSh, `${exportLines(workerEnv).join('\n')}\n`, { mode: 0o600 });
+    let current = scenario;
+    const reload = async (): Promise<UpEdit> => {
+      const next = only(await loadScenarioFile(current.file, { root: options.root }), current.file);
+      const changes = verdictChanges(current.topology, next.topology);
+      const update = await running.update(next.topology);
+      current = next;
+      if (update.worker) {
+        launch = await running.worker();
+        if (files.settingsJson) await rm(files.settingsJson, { force: true });
+        files = await writeWorkerFiles(dir!, launch);
+        workerEnv = workerEnvironment(launch, files);
+        await writeFile(files.envSh, `${exportLines(workerEnv).join('\n')}\n`, { mode: 0o600 });
+      }
+      return { file: current.file, changes, ...update };
+    };
     let closing: Promise<void> | undefined;
     const close = () => {
       closing ??= (async () => {
@@ -66,7 +88,25 @@ export async function startUp(target: string, options: StartUpOptions): Promise<
       })();
       return closing;
     };
-    return { scenario, runtime: options.runtime.name, running, launch, files, workerEnv, close, [Symbol.asyncDispose]: close };
+    return {
+      get scenario() {
+        return current;
+      },
+      runtime: options.runtime.name,
+      running,
+      get launch() {
+        return launch;
+      },
+      get files() {
+        return files;
+      },
+      get workerEnv() {
+        return workerEnv;
+      },
+      reload,
+      close,
+      [Symbol.asyncDispose]: close,
+    };
   } catch (error) {
     await running.close();
     if (dir) await rm(dir, { recursive: true, force: true });

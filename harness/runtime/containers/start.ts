@@ -148,6 +148,8 @@ export async function startContainersTopology(topology: Topology, options: Conta
         throw new RuntimeError('ERR_RUNTIME_WORKER', `the worker's run in containers failed: ${(error as Error).message}`, { cause: error });
       }
     },
+    update: () =>
+      Promise.reject(new RuntimeError('ERR_RUNTIME_UPDATE', 'the containers runtime does not apply live edits yet: restart harness up, or use --runtime inprocess')),
     networkEvents: flows,
     onEvent(listener: TopologyEventListener) {
       const stops = [
