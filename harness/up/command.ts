@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { isHarnessError } from '../errors.ts';
+import { formatProvenance, type UserFlags } from '../incident/index.ts';
 import type { Runtime } from '../runtime/index.ts';
 import { formatEvent, formatUp, upDocument } from './describe.ts';
 import { execAsWorker, summarizeFlows } from './exec.ts';
@@ -12,6 +13,8 @@ export interface UpCommandOptions {
   /** One JSON line: the document, then (with events, and on each applied edit) one JSON line each. */
   json?: boolean;
   events?: boolean;
+  /** The user's own files and flags, patched onto the target (see harness check). */
+  userFlags?: UserFlags;
   /** `--exec -- CMD ARGS...`: run this as the worker, then stop. */
   exec?: string[];
   /** Ends the topology (the CLI aborts it on SIGINT/SIGTERM). */
@@ -29,8 +32,9 @@ export interface UpCommandOptions {
  * const code = await upCommand('incidents/2025-10-01-prometheus-mcp/0-as-reported', { root: 'scenarios', runtime, signal, out, err });
  */
 export async function upCommand(target: string, options: UpCommandOptions): Promise<number> {
-  await using up = await startUp(target, { root: options.root, runtime: options.runtime });
+  await using up = await startUp(target, { root: options.root, runtime: options.runtime, ...(options.userFlags ? { userFlags: options.userFlags } : {}) });
   const doc = upDocument(up);
+  if (up.provenance.length > 0 && !options.json) options.err(formatProvenance(up.provenance));
   if (options.events) {
     up.running.onEvent((event) => options.out(options.json ? `${JSON.stringify(event)}\n` : `${formatEvent(event)}\n`));
   }
@@ -46,13 +50,13 @@ export async function upCommand(target: string, options: UpCommandOptions): Prom
     for (const line of summarizeFlows(outcome.flows, up.scenario.topology.timeoutMs)) options.err(`harness: ${line}\n`);
     return outcome.exitCode;
   }
-  const stopWatching = watchFile(up.scenario.file, async () => {
+  const stopWatching = watchFile(up.source, async () => {
     try {
       const edit = await up.reload();
       options.out(options.json ? `${JSON.stringify({ kind: 'edit', ...edit })}\n` : formatEdit(edit));
     } catch (error) {
       if (!isHarnessError(error)) throw error;
-      options.err(`harness: ${path.basename(up.scenario.file)} changed but was not applied (${error.code}): ${error.message}\n`);
+      options.err(`harness: ${path.basename(up.source)} changed but was not applied (${error.code}): ${error.message}\n`);
     }
   });
   // Printed once the watch is on: an edit made as soon as the document is read is seen.

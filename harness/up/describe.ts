@@ -1,3 +1,4 @@
+import type { Provenance } from '../incident/index.ts';
 import type { TopologyEvent } from '../runtime/index.ts';
 import { exportLines, type StartedUp } from './start-up.ts';
 
@@ -6,6 +7,8 @@ export interface UpDocument {
   scenario: string;
   file: string;
   runtime: string;
+  /** With the user's own material: where each part came from. */
+  inputs: Provenance[];
   nodes: Array<{
     name: string;
     run: string;
@@ -42,6 +45,7 @@ export function upDocument(up: StartedUp): UpDocument {
     scenario: up.scenario.id,
     file: up.scenario.file,
     runtime: up.runtime,
+    inputs: up.provenance,
     nodes: up.scenario.topology.nodes.map((node) => {
       const reach = started.get(node.name)!;
       return {

@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { WorkerLaunch } from '../client/index.ts';
 import type { Runtime, RuntimeOptions, StartedTopology } from '../runtime/index.ts';
 import { loadScenarioFile, resolveScenarioArgs, type Scenario } from '../topology/index.ts';
+import { hasUserMaterial, userScenario, type Provenance, type UserFlags } from '../incident/index.ts';
 import { UpError } from './errors.ts';
 import { verdictChanges, type UpEdit } from './live.ts';
 
@@ -25,6 +26,10 @@ export interface StartedUp extends AsyncDisposable {
   readonly running: StartedTopology;
   readonly launch: WorkerLaunch;
   readonly files: WorkerFiles;
+  /** The file whose saved edits `harness up` applies (the target, also when user material patches it). */
+  readonly source: string;
+  /** Which parts came from the user's material and which from the target (empty without any). */
+  readonly provenance: Provenance[];
   /** The environment a command run as the worker gets (on top of the caller's): env, tokens, proxies, file paths. */
   readonly workerEnv: Record<string, string>;
   /**
@@ -39,6 +44,8 @@ export interface StartedUp extends AsyncDisposable {
 export interface StartUpOptions {
   /** Scenarios folder that ids are relative to. */
   root: string;
+  /** The user's own files and flags, patched onto the target as `harness check` does. */
+  userFlags?: UserFlags;
   runtime: Runtime;
   runtimeOptions?: RuntimeOptions;
 }
@@ -53,25 +60,38 @@ export interface StartUpOptions {
  * up.workerEnv.HTTP_PROXY; // the worker's egress
  */
 export async function startUp(target: string, options: StartUpOptions): Promise<StartedUp> {
-  const scenario = await resolveUpTarget(target, options.root);
-  const running = await options.runtime.start(scenario.topology, options.runtimeOptions);
-  let dir: string | undefined;
+  let scenario = await resolveUpTarget(target, options.root);
+  const source = scenario.file;
+  let provenance: Provenance[] = [];
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'harness-up-'));
+  let running: StartedTopology;
+  try {
+    if (options.userFlags && hasUserMaterial(options.userFlags)) {
+      // The patched scenario lives in the temp dir; it extends the target, so edits of the target still apply live.
+      const made = await userScenario(scenario.file, options.userFlags, { dir, root: options.root });
+      ({ scenario, provenance } = made);
+    }
+    running = await options.runtime.start(scenario.topology, options.runtimeOptions);
+  } catch (error) {
+    await rm(dir, { recursive: true, force: true });
+    throw error;
+  }
   try {
     let launch = await running.worker();
-    dir = await mkdtemp(path.join(os.tmpdir(), 'harness-up-'));
     let files = await writeWorkerFiles(dir, launch);
     let workerEnv = workerEnvironment(launch, files);
     await writeFile(files.envSh, `${exportLines(workerEnv).join('\n')}\n`, { mode: 0o600 });
     let current = scenario;
     const reload = async (): Promise<UpEdit> => {
-      const next = only(await loadScenarioFile(current.file, { root: options.root }), current.file);
+      const loaded = only(await loadScenarioFile(current.file, { root: options.root }), current.file);
+      const next: Scenario = { ...loaded, id: current.id };
       const changes = verdictChanges(current.topology, next.topology);
       const update = await running.update(next.topology);
       current = next;
       if (update.worker) {
         launch = await running.worker();
         if (files.settingsJson) await rm(files.settingsJson, { force: true });
-        files = await writeWorkerFiles(dir!, launch);
+        files = await writeWorkerFiles(dir, launch);
         workerEnv = workerEnvironment(launch, files);
         await writeFile(files.envSh, `${exportLines(workerEnv).join('\n')}\n`, { mode: 0o600 });
       }
@@ -83,7 +103,7 @@ export async function startUp(target: string, options: StartUpOptions): Promise<
         try {
           await running.close();
         } finally {
-          await rm(dir!, { recursive: true, force: true });
+          await rm(dir, { recursive: true, force: true });
         }
       })();
       return closing;
@@ -94,6 +114,8 @@ export async function startUp(target: string, options: StartUpOptions): Promise<
       },
       runtime: options.runtime.name,
       running,
+      source,
+      provenance,
       get launch() {
         return launch;
       },
@@ -109,7 +131,7 @@ export async function startUp(target: string, options: StartUpOptions): Promise<
     };
   } catch (error) {
     await running.close();
-    if (dir) await rm(dir, { recursive: true, force: true });
+    await rm(dir, { recursive: true, force: true });
     throw error;
   }
 }
