@@ -121,6 +121,20 @@ describe('harness up --exec', () => {
     expect(token?.split('.')).toHaveLength(3);
   });
 
+  it("takes the user's own material on top of the target, as check does", async () => {
+    const seed = path.join(root, 'test/fixtures/seed-2025-10-01');
+    const { stdout, stderr } = await run([
+      path.join(seed, 'open-base.yaml'),
+      '--nebula', `claude-worker=${path.join(seed, 'gondola.yaml')}`,
+      '--groups', `monitoring-mcp=@${path.join(seed, 'monitoring-mcp-cert.json')}`,
+      '--exec', '--', 'curl', '-s', '-m', '5', MCP,
+    ]);
+    expect(stderr).toMatch(/claude-worker firewall\s+yours\s+\S*gondola\.yaml \(nebula\.firewall:, verbatim\)/);
+    expect(stderr).toContain('was DROPPED by the network');
+    expect(stdout).not.toContain('Monitoring AI MCP Server');
+    expect(await readdir(tmp)).toEqual([]);
+  });
+
   it('names a command that does not exist, and leaves nothing behind', async () => {
     const { code, stderr } = await run([step1, '--exec', '--', 'no-such-command-mth']);
     expect(code).toBe(2);
