@@ -172,12 +172,14 @@ async function up(target: string, command: string[], options: UserFlagOptions & 
   }
   const stop = new AbortController();
   const abort = () => stop.abort();
-  process.once('SIGINT', abort);
-  process.once('SIGTERM', abort);
+  const runtime = await runtimeNamed(options.runtime);
+  // The containers runtime removes its containers and networks on SIGINT/SIGTERM itself, then exits.
+  const signals = runtime === containersRuntime ? [] : (['SIGINT', 'SIGTERM'] as const);
+  for (const signal of signals) process.once(signal, abort);
   try {
     return await upCommand(target, {
       root: options.root,
-      runtime: await runtimeNamed(options.runtime),
+      runtime,
       ...(options.json ? { json: true } : {}),
       ...(options.events ? { events: true } : {}),
       ...(options.exec ? { exec: command } : {}),
@@ -187,8 +189,7 @@ async function up(target: string, command: string[], options: UserFlagOptions & 
       err: (text) => process.stderr.write(text),
     });
   } finally {
-    process.off('SIGINT', abort);
-    process.off('SIGTERM', abort);
+    for (const signal of signals) process.off(signal, abort);
   }
 }
 

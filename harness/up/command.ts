@@ -6,6 +6,7 @@ import { formatEvent, formatUp, upDocument } from './describe.ts';
 import { execAsWorker, summarizeFlows } from './exec.ts';
 import { formatEdit, watchFile } from './live.ts';
 import { startUp } from './start-up.ts';
+import { UpError } from './errors.ts';
 
 export interface UpCommandOptions {
   root: string;
@@ -32,6 +33,10 @@ export interface UpCommandOptions {
  * const code = await upCommand('incidents/2025-10-01-prometheus-mcp/0-as-reported', { root: 'scenarios', runtime, signal, out, err });
  */
 export async function upCommand(target: string, options: UpCommandOptions): Promise<number> {
+  if (options.exec && options.runtime.name !== 'inprocess') {
+    // The containers' egress is the shim's name on their own networks: a command on this machine cannot reach it.
+    throw new UpError('ERR_UP_EXEC', `--exec runs the command on this machine, which reaches the worker's egress only with --runtime inprocess (not ${options.runtime.name})`);
+  }
   await using up = await startUp(target, { root: options.root, runtime: options.runtime, ...(options.userFlags ? { userFlags: options.userFlags } : {}) });
   const doc = upDocument(up);
   if (up.provenance.length > 0 && !options.json) options.err(formatProvenance(up.provenance));

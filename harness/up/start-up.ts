@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -64,6 +65,9 @@ export async function startUp(target: string, options: StartUpOptions): Promise<
   const source = scenario.file;
   let provenance: Provenance[] = [];
   const dir = await mkdtemp(path.join(os.tmpdir(), 'harness-up-'));
+  // An exit that skips close() (the containers runtime exits on SIGINT once its containers are gone) still removes the dir.
+  const removeOnExit = () => rmSync(dir, { recursive: true, force: true });
+  process.once('exit', removeOnExit);
   let running: StartedTopology;
   try {
     if (options.userFlags && hasUserMaterial(options.userFlags)) {
@@ -73,6 +77,7 @@ export async function startUp(target: string, options: StartUpOptions): Promise<
     }
     running = await options.runtime.start(scenario.topology, options.runtimeOptions);
   } catch (error) {
+    process.off('exit', removeOnExit);
     await rm(dir, { recursive: true, force: true });
     throw error;
   }
@@ -103,6 +108,7 @@ export async function startUp(target: string, options: StartUpOptions): Promise<
         try {
           await running.close();
         } finally {
+          process.off('exit', removeOnExit);
           await rm(dir, { recursive: true, force: true });
         }
       })();
@@ -131,6 +137,7 @@ export async function startUp(target: string, options: StartUpOptions): Promise<
     };
   } catch (error) {
     await running.close();
+    process.off('exit', removeOnExit);
     await rm(dir, { recursive: true, force: true });
     throw error;
   }
@@ -169,7 +176,8 @@ async function writeWorkerFiles(dir: string, launch: WorkerLaunch): Promise<Work
 
 /**
  * The worker's environment for a command of the user's: the scenario's env and minted tokens, the
- * egress as every proxy variable (curl reads only the lower-case `http_proxy`), and where the files are.
+ * egress as every proxy variable (curl reads only the lower-case `http_proxy`; Node 24 only with
+ * NODE_USE_ENV_PROXY=1), and where the files are.
  */
 function workerEnvironment(launch: WorkerLaunch, files: WorkerFiles): Record<string, string> {
   const proxy = launch.egressProxyUrl;
@@ -179,6 +187,8 @@ function workerEnvironment(launch: WorkerLaunch, files: WorkerFiles): Record<str
     HTTPS_PROXY: proxy,
     http_proxy: proxy,
     https_proxy: proxy,
+    // Node 24's own fetch and http read the proxy variables only when asked to.
+    NODE_USE_ENV_PROXY: '1',
     HARNESS_MCP_CONFIG: files.mcpJson,
     ...(files.settingsJson ? { HARNESS_SETTINGS: files.settingsJson } : {}),
   };
