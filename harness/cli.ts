@@ -270,7 +270,7 @@ function program(): Command {
       .description("write scenarios/incidents/<date>-<slug>/0-as-reported.yaml from your files and the reported mcp_servers line, run it, and say whether it reproduces the report")
       .argument('<slug>', 'e.g. prometheus-mcp')
       .requiredOption('--topology <file>', 'base topology your files patch, e.g. scenarios/topologies/monitoring-dev.yaml')
-      .requiredOption('--reported <line>', "the worker's mcp_servers log line, Python-repr or JSON"),
+      .requiredOption('--reported <line>', "the worker's mcp_servers log line, Python-repr or JSON, or @file holding it"),
     { config: true },
   )
     .option('--date <YYYY-MM-DD>', "the incident's date (default: today, UTC)")

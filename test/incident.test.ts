@@ -43,8 +43,7 @@ afterEach(async () => {
 
 describe('harness new incident', () => {
   it("writes a step 0 from the seed's own material that reproduces the report", async () => {
-    const reported = await readFile(path.join(SEED, 'reported.txt'), 'utf8');
-    const { code, stdout, stderr } = await harness('new', 'incident', 'prometheus-mcp', '--root', scenarios, '--date', '2025-10-01', ...(await seedMaterial()), '--reported', reported, '--json');
+    const { code, stdout, stderr } = await harness('new', 'incident', 'prometheus-mcp', '--root', scenarios, '--date', '2025-10-01', ...(await seedMaterial()), '--reported', `@${path.join(SEED, 'reported.txt')}`, '--json');
     expect(stderr).toBe('');
     expect(code).toBe(0);
     const made = JSON.parse(stdout);

@@ -1,4 +1,4 @@
-import { copyFile, mkdir, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import { runScenario, type RunOptions, type ScenarioResult } from '../runner/index.ts';
@@ -17,7 +17,7 @@ export interface NewIncidentOptions extends Pick<RunOptions, 'runtime' | 'client
   /** The base topology the user's material patches. */
   topology: string;
   flags: UserFlags;
-  /** The pasted `mcp_servers` log line. */
+  /** The pasted `mcp_servers` log line, or `@file` holding it. */
   reported: string;
   /** Overwrite a step 0 that exists. */
   force?: boolean;
@@ -46,7 +46,8 @@ export interface NewIncident {
  * made.reproduces; // true
  */
 export async function newIncident(options: NewIncidentOptions): Promise<NewIncident> {
-  const reported = parseReported(options.reported);
+  const reportedText = options.reported.startsWith('@') ? await readReportedFile(options.reported.slice(1)) : options.reported;
+  const reported = parseReported(reportedText);
   if (!/^[a-z0-9][a-z0-9-]*$/.test(options.slug)) {
     throw new IncidentError('ERR_INPUT_FLAG', `incident slug "${options.slug}": lower-case letters, digits and dashes`);
   }
@@ -76,7 +77,7 @@ export async function newIncident(options: NewIncidentOptions): Promise<NewIncid
   const header = [
     `# Step 0 of ${options.date}-${options.slug}, written by harness new incident from:`,
     ...formatProvenance(parts).trimEnd().split('\n').slice(1).map((line) => `# ${line.trim().replace(/\s{2,}/g, '  ')}`),
-    `# The report: ${options.reported.trim().replace(/\s+/g, ' ')}`,
+    `# The report: ${reportedText.trim().replace(/\s+/g, ' ')}`,
   ];
   await writeFile(file, `${header.join('\n')}\n${stringify(document)}`);
 
@@ -93,6 +94,14 @@ export async function newIncident(options: NewIncidentOptions): Promise<NewIncid
   const unreported = result.servers.filter((server) => !reported.some((entry) => entry.name === server.name)).map((server) => server.name);
   if (unreported.length > 0) differences.push(`not in the report, but in the config: ${unreported.join(', ')}`);
   return { file, scenario: scenario!, result, provenance: parts, reported, reproduces: differences.length === 0, differences };
+}
+
+async function readReportedFile(file: string): Promise<string> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (error) {
+    throw new IncidentError('ERR_INPUT_READ', `--reported @${file}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`);
+  }
 }
 
 /**
