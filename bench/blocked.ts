@@ -8,7 +8,7 @@ import { SCENARIOS_DIR, writeWithTimeout } from './generate.ts';
 import { median, round } from './measure.ts';
 
 export interface BlockedArgs {
-  /** Worker timeouts (timeout_ms) to try. */
+  /** Scenario bounds (timeout_ms) to try. */
   timeoutsMs: number[];
   repeats: number;
 }
@@ -29,9 +29,9 @@ const INCIDENT = path.join(SCENARIOS_DIR, 'incidents', '2025-10-01-prometheus-mc
 
 /**
  * Part 4: how long a dropped flow takes to become a `failed` verdict. The worker's own flow
- * (0-as-reported: the shim holds the connection, the worker gives up at timeout_ms) and a dropped
- * hop behind the server (6-jwks-blocked: monitoring-mcp cannot fetch its JWKS and answers 401 when
- * its JWKS request times out, below the worker's bound).
+ * (0-as-reported: the shim holds the connection for timeout_ms, then gives up on it) and a dropped
+ * hop behind the server (6-jwks-blocked: monitoring-mcp cannot fetch its JWKS; the shim gives up on
+ * that flow at timeout_ms too, and monitoring-mcp answers 401).
  */
 export async function measureBlockedFlow(args: BlockedArgs): Promise<{ rows: BlockedRow[] }> {
   const temp = await mkdtemp(path.join(os.tmpdir(), 'mth-bench-'));

@@ -3,7 +3,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { Agent, fetch as undiciFetch, type Dispatcher } from 'undici';
 import { startAuthServer } from '../mocks/auth-server/index.ts';
 import { startMonitoringMcp } from '../mocks/monitoring-mcp/index.ts';
-import { proxiedFetch, proxyDispatcher, type Fetch } from '../mocks/shared/index.ts';
+import { proxiedFetch, proxyDispatcher, type Fetch } from '../common/index.ts';
 import { parseFirewall, startNetwork } from '../harness/network/index.ts';
 import { median, percentile, round } from './measure.ts';
 

@@ -152,7 +152,7 @@ if (wanted('blocked')) {
   const t = table(['4. blocked flow', 'timeout_ms', 'failed after (median of 3)', 'over the timeout', 'verdict', 'as expected']);
   for (const row of figures.rows) t.push([row.flow, row.timeoutMs, ms(row.failedAfterMs), ms(row.overMs), row.reason, row.ok ? 'yes' : 'NO']);
   out(t.toString());
-  out("   a dropped worker flow fails at the worker's bound; a dropped JWKS hop fails at monitoring-mcp's JWKS timeout (half the bound)");
+  out("   a dropped flow, the worker's or monitoring-mcp's JWKS hop, fails at the scenario's timeout_ms, where the shim gives up on it");
 }
 
 if (wanted('clients')) {

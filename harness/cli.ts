@@ -4,20 +4,47 @@ import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { ClientNameSchema, type ClientName } from './client/index.ts';
-import { isHarnessError } from './errors.ts';
+import { isHarnessError } from '../common/index.ts';
 import { runFirewallCheck } from './network/index.ts';
 import { formatExplanation, formatScenarioTable, toJUnitXml, toJsonReport, toMermaid } from './report/index.ts';
-import { runScenario, runScenarios, type ScenarioResult } from './runner/index.ts';
+import { runScenario, runScenarios, summarize, type ScenarioResult } from './runner/index.ts';
 import { containersRuntime, inProcessRuntime, type Runtime } from './runtime/index.ts';
-import { loadScenarioFile, resolveScenarioArgs, scenarioId, type Scenario } from './topology/index.ts';
+import { loadScenarioFile, requiredRuntime, resolveScenarioArgs, scenarioId, type RequiredRuntime, type Scenario } from './topology/index.ts';
 import { checkUserFiles, formatNewIncident, formatProvenance, newIncident, type UserFlags } from './incident/index.ts';
 import { upCommand } from './up/index.ts';
 
-/** Exit codes: 0 all as expected, 1 an expectation unmet, 2 bad input. */
+/** Exit codes: 0 all as expected, 1 an expectation unmet, 2 bad input (or nothing to check). */
 const EXIT_UNMET = 1;
 const EXIT_USAGE = 2;
+
+/**
+ * A commander parser for a flag that takes a whole number from `min` to `max`: `--concurrency abc`
+ * is a usage error (exit 2), not a NaN that quietly lifts the limit.
+ */
+function wholeNumber(min: number, max = Number.MAX_SAFE_INTEGER): (value: string) => number {
+  return (value) => {
+    const number = /^[0-9]+$/.test(value) ? Number(value) : NaN;
+    if (!(number >= min && number <= max)) {
+      throw new InvalidArgumentError(max === Number.MAX_SAFE_INTEGER ? `expected a whole number, at least ${min}` : `expected a whole number from ${min} to ${max}`);
+    }
+    return number;
+  };
+}
+
+/** Exit code of scenarios that ran: 0 when something ran and every expectation was met. */
+function exitCodeOf(results: ScenarioResult[]): number {
+  const summary = summarize(results);
+  if (summary.ok) return 0;
+  if (summary.passed + summary.failed > 0) return EXIT_UNMET;
+  // Nothing ran: every scenario was skipped by this runtime. Not a success, and no expectation was unmet either.
+  const first = results.find((result) => result.skipped);
+  process.stderr.write(
+    `harness: nothing was checked: ${results.length === 1 ? 'the one scenario was' : `all ${results.length} scenarios were`} skipped${first ? ` (${first.scenario}: ${first.skipped})` : ''}\n`,
+  );
+  return EXIT_USAGE;
+}
 
 const packageRoot = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 
@@ -47,13 +74,17 @@ function progress(enabled: boolean) {
   };
 }
 
-async function run(targets: string[], options: ClientFlags & { json?: boolean; junit?: string; root: string; runtime: string; concurrency?: string }) {
+async function run(targets: string[], options: ClientFlags & { json?: boolean; junit?: string; root: string; runtime: string; concurrency?: number }) {
   const scenarios = await resolveScenarioArgs(targets, { root: options.root });
+  if (scenarios.length === 0) {
+    process.stderr.write(`harness: no scenario files in ${targets.length > 0 ? targets.join(', ') : options.root}\n`);
+    return EXIT_USAGE;
+  }
   const tty = Boolean(process.stderr.isTTY) && !process.env.CI;
   const results = await runScenarios(scenarios, {
     runtime: await runtimeNamed(options.runtime),
     ...clientOptions(options),
-    ...(options.concurrency ? { concurrency: Number(options.concurrency) } : {}),
+    ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
     onResult: progress(tty),
   });
   if (tty) process.stderr.write('\r\u001b[2K');
@@ -66,42 +97,60 @@ async function run(targets: string[], options: ClientFlags & { json?: boolean; j
   } else {
     const color = Boolean(process.stdout.isTTY);
     for (const result of results) process.stdout.write(`${formatScenarioTable(result, { color })}\n`);
-    const failed = results.filter((result) => !result.ok).length;
-    const skipped = results.filter((result) => result.skipped).length;
-    const passed = results.length - failed - skipped;
+    const { passed, failed, skipped } = summarize(results);
     process.stdout.write(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}\n`);
   }
-  return results.every((result) => result.ok) ? 0 : EXIT_UNMET;
+  return exitCodeOf(results);
+}
+
+/** One line of `harness list`: a scenario (or with --files a scenario file) and the runtime it needs. */
+interface ListEntry {
+  id: string;
+  /** Relative to the working directory. */
+  file: string;
+  runtime: RequiredRuntime;
 }
 
 async function list(options: { json?: boolean; files?: boolean; root: string }) {
   const scenarios = await resolveScenarioArgs([], { root: options.root });
-  // --files: one id per file, a matrix family as one (its id runs all its members).
-  const ids = [...new Set(scenarios.map((scenario) => (options.files ? scenarioId(scenario.file, options.root) : scenario.id)))];
-  process.stdout.write(options.json ? `${JSON.stringify(ids)}\n` : `${ids.join('\n')}\n`);
+  // --files: one id per file, a matrix family as one (its id runs all its members); it needs
+  // containers when any of its members does.
+  const entries = new Map<string, ListEntry>();
+  for (const scenario of scenarios) {
+    const id = options.files ? scenarioId(scenario.file, options.root) : scenario.id;
+    const runtime = requiredRuntime(scenario.topology);
+    const entry = entries.get(id);
+    if (entry) entry.runtime = entry.runtime === 'containers' ? entry.runtime : runtime;
+    else entries.set(id, { id, file: path.relative(process.cwd(), scenario.file), runtime });
+  }
+  const rows = [...entries.values()];
+  process.stdout.write(options.json ? `${JSON.stringify(rows)}\n` : `${rows.map((row) => `${row.id}\t${row.runtime}`).join('\n')}\n`);
   return 0;
 }
 
 async function explain(target: string, options: ClientFlags & { root: string; runtime: string }) {
   const scenarios = await resolveScenarioArgs([target], { root: options.root });
   const runtime = await runtimeNamed(options.runtime);
-  let ok = true;
+  const results: ScenarioResult[] = [];
   for (const scenario of scenarios) {
     const result = await runScenario(scenario, { runtime, ...clientOptions(options) });
-    ok &&= result.ok;
-    process.stdout.write(`${formatExplanation(scenario, result)}\n`);
+    results.push(result);
+    process.stdout.write(result.skipped ? `${scenario.id}: skipped: ${result.skipped}\n` : `${formatExplanation(scenario, result)}\n`);
   }
-  return ok ? 0 : EXIT_UNMET;
+  return exitCodeOf(results);
 }
 
 async function diagram(target: string, options: ClientFlags & { root: string; runtime: string }) {
   const scenarios = await resolveScenarioArgs([target], { root: options.root });
   const runtime = await runtimeNamed(options.runtime);
+  const results: ScenarioResult[] = [];
   for (const scenario of scenarios) {
     const result = await runScenario(scenario, { runtime, ...clientOptions(options) });
+    results.push(result);
     process.stdout.write(scenarios.length > 1 ? `%% ${scenario.id}\n${toMermaid(scenario, result)}\n` : toMermaid(scenario, result));
   }
-  return 0;
+  // The same exit codes as `run`: the picture is drawn either way.
+  return exitCodeOf(results);
 }
 
 async function check(configFile: string, options: ClientFlags & UserFlagOptions & { topology: string; json?: boolean; runtime: string }) {
@@ -208,7 +257,7 @@ function program(): Command {
     .argument('[targets...]')
     .option('--json', 'print one JSON document, nothing else')
     .option('--junit <file>', 'also write a JUnit XML report')
-    .option('--concurrency <n>', 'scenarios at once')
+    .option('--concurrency <n>', 'most scenarios at once (a whole number, at least 1)', wholeNumber(1))
     .addOption(root())
     .addOption(runtime())
     .addOption(client())
@@ -218,8 +267,8 @@ function program(): Command {
     });
   cli
     .command('list')
-    .description('list scenario ids (for CI matrices)')
-    .option('--json', 'as a JSON array')
+    .description('list scenario ids and the runtime each needs (for CI matrices)')
+    .option('--json', 'as a JSON array of {id, file, runtime}')
     .option('--files', 'one id per scenario file (a matrix family once)')
     .addOption(root())
     .action(async (options) => {
@@ -306,7 +355,7 @@ function program(): Command {
     .argument('<file>')
     .requiredOption('--from <node>')
     .requiredOption('--to <node>')
-    .requiredOption('--port <n>')
+    .requiredOption('--port <n>', 'destination port (0-65535)', wholeNumber(0, 65535))
     .option('--proto <proto>', 'tcp, udp or icmp', 'tcp')
     .option('--json', 'print JSON')
     .action(async (file: string, options) => {

@@ -1,10 +1,10 @@
 // The `harness` command as users run it: a child process, its exit code, stdout and stderr.
-import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { execFile, spawn } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
 const root = path.resolve(import.meta.dirname, '..');
 const cli = path.join(root, 'harness/cli.ts');
@@ -37,10 +37,25 @@ afterAll(async () => {
 });
 
 describe('harness run', () => {
+  it('leaves no Claude Code process or temp dir behind when interrupted (SIGINT) while Claude Code runs', async () => {
+    const tmp = await mkdtemp(path.join(dir, 'tmp-'));
+    const child = spawn(process.execPath, [cli, 'run', step0, '--client', 'claude-code'], { cwd: root, env: { ...process.env, CI: 'true', TMPDIR: tmp }, stdio: 'ignore' });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    // Claude Code is under way once its temp dir exists (it holds a dropped flow for seconds then).
+    await vi.waitFor(async () => expect((await readdir(tmp)).some((name) => name.startsWith('mth-claude-'))).toBe(true), { timeout: 30_000, interval: 50 });
+    const [claudeDir] = (await readdir(tmp)).filter((name) => name.startsWith('mth-claude-'));
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    expect((await readdir(tmp)).filter((name) => name.startsWith('mth-claude-'))).toEqual([]);
+    const { stdout } = await promisify(execFile)('ps', ['-eo', 'args']);
+    expect(stdout.split('\n').filter((line) => line.includes(claudeDir!))).toEqual([]);
+  }, 60_000);
+
   it('runs the real Claude Code as the worker with --client claude-code, and names a missing --claude-bin', async () => {
     const ran = await harness('run', step1, '--client', 'claude-code', '--json');
     expect(ran.code).toBe(0);
-    const report = JSON.parse(ran.stdout) as { ok: boolean; results: { mcp_servers: { name: string; status: string }[] }[] };
+    const report = JSON.parse(ran.stdout) as { ok: boolean; results: { client?: { name: string; version?: string }; mcp_servers: { name: string; status: string }[] }[] };
+    expect(report.results[0]!.client).toEqual({ name: 'claude-code', version: expect.stringMatching(/^\d+\.\d+\.\d+/) });
     expect(report.results[0]!.mcp_servers.map((server) => [server.name, server.status])).toEqual([
       ['grafana', 'connected'],
       ['alertmanager', 'connected'],
@@ -98,6 +113,71 @@ describe('harness run', () => {
     expect(stderr).not.toMatch(/\n\s+at /);
   });
 
+  it('exits 2 naming the file and `expect` for a scenario that checks nothing, and runs nothing', async () => {
+    const file = path.join(dir, 'no-expect.yaml');
+    await writeFile(file, `extends: ${base}\ndescription: a step without expectations\n`);
+    const junit = path.join(dir, 'reports/no-expect.xml');
+    const { code, stdout, stderr } = await harness('run', file, '--junit', junit);
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr).toContain(`${file}: expect: no-expect checks nothing, so it cannot pass`);
+    expect(stderr).not.toMatch(/\n\s+at /);
+    await expect(readFile(junit, 'utf8')).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('exits 2 for a base topology run by path, pointing at `harness check`', async () => {
+    const { code, stdout, stderr } = await harness('run', base);
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr).toContain(`${base}: expect:`);
+    expect(stderr).toContain('base topology (under topologies/)');
+    expect(stderr).toContain('harness check');
+  });
+
+  it('exits 2 for a matrix whose rules leave a member without an expectation for a server they check', async () => {
+    const file = path.join(dir, 'holey-matrix.yaml');
+    await writeFile(
+      file,
+      `extends: ${base}\nmatrix:\n  axes:\n    variant:\n      strict: {}\n      dev-mode: {nodes: {monitoring-mcp: {env: {MCP_JWT_AUDIENCE: null}}}}\n  expect:\n    - grafana: connected\n    - when: {variant: dev-mode}\n      prometheus: connected\n`,
+    );
+    const { code, stderr } = await harness('run', file);
+    expect(code).toBe(2);
+    expect(stderr).toContain(`${file}:8:5: matrix.expect: no rule gives prometheus an expectation for variant=strict`);
+  });
+
+  it('exits 2 when every scenario it was given was skipped: 0 passed, 0 failed, 3 skipped is not a success', async () => {
+    const junit = path.join(dir, 'reports/byo.xml');
+    const { code, stdout, stderr } = await harness('run', 'scenarios/byo', '--junit', junit);
+    expect(code).toBe(2);
+    expect(stdout).toContain('0 passed, 0 failed, 3 skipped');
+    const xml = await readFile(junit, 'utf8');
+    expect(xml.match(/<testsuite [^>]*skipped="1"/g)).toHaveLength(3);
+    expect(xml.match(/<skipped message="[^"]*--runtime containers"\/>/g)).toHaveLength(3);
+    expect(stderr).toContain('harness: nothing was checked: all 3 scenarios were skipped');
+    expect(stderr).toContain('--runtime containers');
+    const json = await harness('run', 'byo/echo-mcp-as-reported', '--json');
+    expect(json.code).toBe(2);
+    expect(JSON.parse(json.stdout)).toMatchObject({ ok: false, results: [{ scenario: 'byo/echo-mcp-as-reported', ok: true, skipped: expect.any(String) }] });
+  });
+
+  it.each([
+    [['--concurrency', 'abc'], "option '--concurrency <n>' argument 'abc' is invalid"],
+    [['--concurrency', '0'], "option '--concurrency <n>' argument '0' is invalid. expected a whole number, at least 1"],
+    [['--concurrency', '2.5'], "option '--concurrency <n>' argument '2.5' is invalid"],
+  ])('exits 2 for %j, before running anything and without a stack trace', async (flags, message) => {
+    const { code, stdout, stderr } = await harness('run', step0, ...flags);
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr).toContain(message);
+    expect(stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('takes a valid --concurrency', async () => {
+    const { code, stdout } = await harness('run', step0, step1, '--concurrency', '1');
+    expect(code).toBe(0);
+    expect(stdout).toContain('2 passed, 0 failed');
+  });
+
   it('exits 2 for an id that names no scenario', async () => {
     const { code, stderr } = await harness('run', 'incidents/nope');
     expect(code).toBe(2);
@@ -107,12 +187,22 @@ describe('harness run', () => {
 
 describe('harness list', () => {
   it('lists every scenario id, and one per file with --files', async () => {
-    const all = JSON.parse((await harness('list', '--json')).stdout) as string[];
-    const files = JSON.parse((await harness('list', '--json', '--files')).stdout) as string[];
+    const all = (JSON.parse((await harness('list', '--json')).stdout) as { id: string }[]).map((entry) => entry.id);
+    const files = (JSON.parse((await harness('list', '--json', '--files')).stdout) as { id: string }[]).map((entry) => entry.id);
     expect(all).toContain(step0);
     expect(all).toContain('matrix/tokens-x-firewall-x-variant/token=valid/firewall=pr-26/variant=strict');
     expect(files).toContain('matrix/tokens-x-firewall-x-variant');
     expect(files.length).toBeLessThan(all.length);
+  });
+
+  it('says which runtime each scenario needs: containers for one that brings its own server', async () => {
+    const files = JSON.parse((await harness('list', '--json', '--files')).stdout);
+    expect(files).toContainEqual({ id: 'byo/echo-mcp-as-reported', file: 'scenarios/byo/echo-mcp-as-reported.yaml', runtime: 'containers' });
+    expect(files).toContainEqual({ id: step0, file: `scenarios/${step0}.yaml`, runtime: 'inprocess' });
+    expect(files).toContainEqual({ id: 'matrix/tokens-x-firewall-x-variant', file: 'scenarios/matrix/tokens-x-firewall-x-variant.yaml', runtime: 'inprocess' });
+    const text = (await harness('list')).stdout.split('\n');
+    expect(text).toContain('byo/echo-mcp-as-reported\tcontainers');
+    expect(text).toContain(`${step0}\tinprocess`);
   });
 });
 
@@ -126,6 +216,33 @@ describe('harness explain', () => {
   });
 });
 
+describe('harness explain on the key rotation', () => {
+  const rotation = 'incidents/2026-12-01-key-rotation';
+
+  it('names the PyJWT 2.15 cooldown behind the 401 and how to pass', async () => {
+    const { code, stdout } = await harness('explain', `${rotation}/0-as-reported-pyjwt-2.15`);
+    expect(code).toBe(0);
+    expect(stdout).toContain('prometheus: failed');
+    expect(stdout).toContain("version: PyJWT 2.15: an unknown kid refetches the JWKS only when cooldown_duration (30 s) has passed since the last fetch (monitoring-mcp's PYJWT_VERSION)");
+    expect(stdout).toContain('to pass: publish a new key in the JWKS at least cooldown_duration (30 s) before signing with it');
+  });
+
+  it('names the PyJWT 2.12 refetch behind the connection', async () => {
+    const { code, stdout } = await harness('explain', `${rotation}/1-pinned-pyjwt-2.12`);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/prometheus: connected[^\n]*\n  6 tools: [^\n]*\n  version: PyJWT 2\.12: every unknown kid refetches the JWKS once \(monitoring-mcp's PYJWT_VERSION\)/);
+  });
+});
+
+describe('harness explain on a server that speaks only MCP 2026-07-28', () => {
+  it('names the revisions the server speaks and the one the worker asked for', async () => {
+    const { code, stdout } = await harness('explain', 'incidents/2026-12-01-mcp-2026-07-28/0-new-only-servers');
+    expect(code).toBe(0);
+    expect(stdout).toContain("version: MCP revision: monitoring-mcp speaks 2026-07-28 (monitoring-mcp's MCP_REVISIONS); the worker asked for 2025-11-25");
+    expect(stdout).toContain('to pass: set MCP_REVISIONS: both on monitoring-mcp');
+  });
+});
+
 describe('harness diagram', () => {
   it('draws the dropped flow and each server\'s status as a Mermaid flowchart', async () => {
     const { code, stdout } = await harness('diagram', step0);
@@ -134,6 +251,18 @@ describe('harness diagram', () => {
     expect(stdout).toContain('claude_worker -- "8000/tcp drop" --x monitoring_mcp');
     expect(stdout).toContain('claude_worker -- "8000/tcp allow" --> monitoring_ai_mcp');
     expect(stdout).toContain('claude_worker -. "prometheus: failed: network.dropped" .-> monitoring_mcp');
+  });
+
+  it('exits as run does: 1 when an expectation is unmet (the picture still drawn), 2 for a file that checks nothing', async () => {
+    const file = path.join(dir, 'diagram-wrong.yaml');
+    await writeFile(file, `extends: ${base}\nexpect:\n  prometheus: connected\n`);
+    const unmet = await harness('diagram', file);
+    expect(unmet.code).toBe(1);
+    expect(unmet.stdout.startsWith('flowchart LR\n')).toBe(true);
+    const nothing = await harness('diagram', base);
+    expect(nothing.code).toBe(2);
+    expect(nothing.stdout).toBe('');
+    expect(nothing.stderr).toContain(`${base}: expect:`);
   });
 });
 
@@ -145,6 +274,14 @@ describe('harness firewall check', () => {
     expect(before.stdout.split('\n')[0]).toBe('claude-worker -> monitoring-mcp:8000/tcp: drop');
     expect(after.code).toBe(0);
     expect(JSON.parse(after.stdout)).toMatchObject({ verdict: 'allow', outbound: { rule: 'port 8000/tcp groups [dev, monitoring-mcp]' } });
+  });
+
+  it.each(['abc', '70000', '-1'])('exits 2 for --port %s', async (port) => {
+    const { code, stdout, stderr } = await harness('firewall', 'check', base, '--from', 'claude-worker', '--to', 'monitoring-mcp', '--port', port);
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr).toContain(`option '--port <n>' argument '${port}' is invalid. expected a whole number from 0 to 65535`);
+    expect(stderr).not.toMatch(/\n\s+at /);
   });
 
   it('exits 2 naming file, line and field for a firewall section Nebula would refuse', async () => {
@@ -176,5 +313,43 @@ describe('harness check', () => {
     expect(code).toBe(1);
     expect(stdout).toContain('prometheus: failed');
     expect(stdout).toContain('network.dropped');
+  });
+});
+
+describe('harness check, with a server name that Claude Code normalises', () => {
+  const config = `mcp_servers:
+  graf.ana:
+    type: "http"
+    url: "http://monitoring-ai-mcp.service.dev-us-east-1.consul:8000/monitoring/v1/mcp?toolset=grafana"
+    headers:
+      Authorization: "Bearer orchestration-agent"
+`;
+
+  it('exits 1 when settings.json does not allow the tools of `graf.ana` (named mcp__graf_ana__...)', async () => {
+    const file = path.join(dir, 'dotted-agent_config.yaml');
+    await writeFile(file, config);
+    // The base's settings allow mcp__grafana, mcp__alertmanager and mcp__prometheus only.
+    const { code, stdout } = await harness('check', file, '--topology', base);
+    expect(code).toBe(1);
+    expect(stdout).toContain('graf.ana: connected');
+    expect(stdout).toContain('not allowed by settings.json: mcp__graf_ana__search_dashboards');
+    expect(stdout).toContain('to pass: add "mcp__graf_ana" (or the tools one by one) to permissions.allow');
+    const json = await harness('check', file, '--topology', base, '--json');
+    expect(json.code).toBe(1);
+    const report = JSON.parse(json.stdout);
+    expect(report.ok).toBe(false);
+    expect(report.results[0].mcp_servers[0]).toMatchObject({ name: 'graf.ana', status: 'connected', ok: false });
+    expect(report.results[0].mcp_servers[0].unpermitted).toHaveLength(4);
+  });
+
+  it('exits 0 when settings.json allows them by their normalised name', async () => {
+    const file = path.join(dir, 'dotted-agent_config-2.yaml');
+    const settings = path.join(dir, 'dotted-settings.json');
+    await writeFile(file, config);
+    await writeFile(settings, '{"permissions": {"allow": ["mcp__graf_ana"]}}');
+    const { code, stdout } = await harness('check', file, '--topology', base, '--settings', settings);
+    expect(code).toBe(0);
+    expect(stdout).toContain('graf.ana: connected');
+    expect(stdout).not.toContain('not allowed');
   });
 });

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { proxiedFetch } from '../mocks/shared/index.ts';
+import { proxiedFetch } from '../common/index.ts';
 import { simulatedClient } from '../harness/client/index.ts';
 import { inProcessRuntime } from '../harness/runtime/index.ts';
 import { loadScenarioFile } from '../harness/topology/index.ts';

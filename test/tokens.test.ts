@@ -6,8 +6,9 @@ import { startMonitoringAiMcp } from '../mocks/monitoring-ai-mcp/index.ts';
 import type { StartedMonitoringAiMcp } from '../mocks/monitoring-ai-mcp/index.ts';
 import { INVALID_TOKEN_BODY, MISSING_TOKEN_BODY, startMonitoringMcp } from '../mocks/monitoring-mcp/index.ts';
 import type { AuthCause, StartedMonitoringMcp } from '../mocks/monitoring-mcp/index.ts';
-import { connectMcpClient, ManualClock } from '../mocks/shared/index.ts';
-import type { LogEntry } from '../mocks/shared/index.ts';
+import { ManualClock } from '../common/index.ts';
+import { connectMcpClient } from '../mocks/shared/index.ts';
+import type { LogEntry } from '../common/index.ts';
 
 // Every token kind against both MCP servers, through the real SDK client over loopback HTTP.
 

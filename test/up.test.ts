@@ -6,7 +6,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { proxiedFetch } from '../mocks/shared/index.ts';
+import { proxiedFetch } from '../common/index.ts';
 import type { UpDocument } from '../harness/up/index.ts';
 
 const root = path.resolve(import.meta.dirname, '..');

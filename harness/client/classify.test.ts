@@ -25,6 +25,7 @@ describe('classifyFailure', () => {
     { name: 'EHOSTUNREACH', error: fetchFailed(errno('EHOSTUNREACH')), kind: 'network.refused' },
     { name: 'socket hang up', error: fetchFailed(new Error('socket hang up')), kind: 'network.refused' },
     { name: 'undici other side closed', error: fetchFailed(Object.assign(new Error('other side closed'), { code: 'UND_ERR_SOCKET' })), kind: 'network.refused' },
+    { name: 'a 504 to CONNECT (the egress gave up on a held flow)', error: fetchFailed(new Error('Proxy response (504) !== 200 when HTTP Tunneling')), kind: 'timeout' },
     { name: 'a 403 to CONNECT', error: fetchFailed(new Error('Proxy response (403) !== 200 when HTTP Tunneling')), kind: 'network.refused' },
     { name: 'an undici connect timeout', error: fetchFailed(Object.assign(new Error('Connect Timeout Error'), { code: 'UND_ERR_CONNECT_TIMEOUT' })), kind: 'timeout' },
     { name: "the SDK's request timeout", error: new McpError(-32001, 'Request timed out'), kind: 'timeout' },
@@ -43,6 +44,9 @@ describe('classifyFailure', () => {
     { name: 'a 401 with OAuth metadata', fields: { status: 401, wwwAuthenticate: 'Bearer resource_metadata="https://mcp.example/.well-known/oauth-protected-resource"' }, status: 'failed', kind: 'auth.unauthorized' },
     { name: 'a 502 with Proxy-Status dns_error', fields: { status: 502, proxyStatus: 'egress; error=dns_error' }, status: 'failed', kind: 'network.no_such_host' },
     { name: 'a 502 with Proxy-Status connection_refused', fields: { status: 502, proxyStatus: 'egress; error=connection_refused' }, status: 'failed', kind: 'network.refused' },
+    { name: 'a 504 from the egress after holding a dropped flow', fields: { status: 504, proxyStatus: 'mth-egress; error=connection_timeout', networkHint: 'dropped' }, status: 'failed', kind: 'timeout' },
+    { name: 'a 504 with Proxy-Status connection_timeout', fields: { status: 504, proxyStatus: 'squid; error=connection_timeout' }, status: 'failed', kind: 'timeout' },
+    { name: 'a 504 from the server itself', fields: { status: 504, body: 'upstream timed out' }, status: 'failed', kind: 'protocol' },
     { name: 'a 502 from the server itself', fields: { status: 502, body: 'upstream prometheus failed' }, status: 'failed', kind: 'protocol' },
     { name: 'a 500', fields: { status: 500, body: '{"detail":"Internal Server Error"}' }, status: 'failed', kind: 'protocol' },
   ])('says $status $kind for $name', ({ fields, status, kind }) => {

@@ -48,7 +48,7 @@ export function classifyFailure(observation: Observation): Classification {
     return withError({ status: 'failed', reason: authReason(answer), ...(http ? { http } : {}) });
   }
 
-  if (answer && answer.status === 502) {
+  if (answer && (answer.status === 502 || answer.status === 504)) {
     const proxied = proxyAnswerReason(answer);
     if (proxied) return withError({ status: 'failed', reason: proxied, ...(http ? { http } : {}) });
   }
@@ -132,16 +132,19 @@ function wwwAuthenticateParam(header: string | undefined, name: string): string 
 }
 
 /**
- * A 502 the proxy made itself rather than passed on: the egress's `x-harness-network` header,
- * an RFC 9209 `Proxy-Status` error type, or a body reporting a DNS failure.
+ * A 502 or 504 the proxy made itself rather than passed on: the egress's `x-harness-network`
+ * header, an RFC 9209 `Proxy-Status` error type, or a body reporting a DNS failure.
  */
 function proxyAnswerReason(answer: ObservedAnswer): FailureReason | undefined {
   const said = answer.body ? `: ${oneLine(answer.body, 200)}` : '';
   if (answer.networkHint === 'no-such-host') {
-    return { kind: 'network.no_such_host', detail: `the proxy answered 502 (x-harness-network: no-such-host)${said}` };
+    return { kind: 'network.no_such_host', detail: `the proxy answered ${answer.status} (x-harness-network: no-such-host)${said}` };
+  }
+  if (answer.networkHint === 'dropped') {
+    return { kind: 'timeout', detail: `the proxy answered ${answer.status} (x-harness-network: dropped)${said}` };
   }
   if (answer.proxyStatus) {
-    const fromHeader = proxyStatusReason(answer.proxyStatus);
+    const fromHeader = proxyStatusReason(answer.proxyStatus, answer.status);
     if (fromHeader) return fromHeader;
   }
   if (/\b(ENOTFOUND|EAI_NONAME|EAI_AGAIN)\b/.test(answer.body ?? '')) {
@@ -151,9 +154,9 @@ function proxyAnswerReason(answer: ObservedAnswer): FailureReason | undefined {
 }
 
 /** RFC 9209 error types a proxy puts in `Proxy-Status` when it answers for the destination. */
-function proxyStatusReason(header: string): FailureReason | undefined {
+function proxyStatusReason(header: string, status: number): FailureReason | undefined {
   const error = /(?:^|;)\s*error\s*=\s*"?([a-z_]+)"?/i.exec(header)?.[1]?.toLowerCase();
-  const detail = `the proxy answered 502 (Proxy-Status: ${header})`;
+  const detail = `the proxy answered ${status} (Proxy-Status: ${header})`;
   switch (error) {
     case 'dns_error':
     case 'destination_not_found':
@@ -182,6 +185,8 @@ function transportReason(error: unknown): FailureReason | undefined {
     if (tunnel) {
       const status = Number(tunnel[1]);
       const detail = `the proxy answered ${status} to CONNECT`;
+      // 504: a proxy's connect timeout; the harness's egress answers so once it has held a dropped flow for timeout_ms.
+      if (status === 504) return { kind: 'timeout', detail: `${detail} (its connect timed out)` };
       return status === 502 ? { kind: 'network.no_such_host', detail } : { kind: 'network.refused', detail };
     }
     if (typeof code === 'string' && NO_SUCH_HOST_CODES.has(code)) return { kind: 'network.no_such_host', detail: `${code}: ${message}` };

@@ -1,7 +1,7 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { lazySchemaValidator, systemClock } from '../../mocks/shared/index.ts';
-import type { Clock, Fetch } from '../../mocks/shared/index.ts';
+import { lazySchemaValidator, systemClock } from '../../common/index.ts';
+import type { Clock, Fetch } from '../../common/index.ts';
 import { classifyFailure, summarizeError, type ObservedAnswer } from './classify.ts';
 import { expandEnv, type WorkerEnv } from './env-expansion.ts';
 import { claudeCodeNeedsAuth } from './oauth-discovery.ts';

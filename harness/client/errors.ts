@@ -1,4 +1,4 @@
-import { HarnessError } from '../errors.ts';
+import { HarnessError } from '../../common/index.ts';
 
 /**
  * Codes the simulated worker raises. A server that fails to connect is never an error: it is a

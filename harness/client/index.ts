@@ -25,6 +25,7 @@ export {
   unpermittedTools,
   ruleCoversTool,
   mcpToolName,
+  mcpToolPrefix,
   PermissionSettingsSchema,
   WorkerSettingsSchema,
 } from './worker-settings.ts';
@@ -53,9 +54,10 @@ export { claudeCodeNeedsAuth } from './oauth-discovery.ts';
 export type { NeedsAuthInput } from './oauth-discovery.ts';
 export { initMessage, formatMcpServersLine } from './worker-output.ts';
 export type { InitMessage } from './worker-output.ts';
-export { runWorkerMain, DEFAULT_WORKER_TIMEOUT_MS } from './worker-main.ts';
+export { runWorkerMain } from './worker-main.ts';
+export { mcpTimeoutMs, DEFAULT_MCP_TIMEOUT_MS } from './mcp-timeout.ts';
 export type { WorkerMainIo } from './worker-main.ts';
 export { ClientNameSchema, claudeMcpJson, workerLaunch, simulatedClient } from './worker-client.ts';
 export type { ClientName, ClaudeMcpJson, WorkerLaunch, WorkerClient } from './worker-client.ts';
-export { claudeCodeClient, resolveClaudeBinary, mcpTimeoutOf, DEFAULT_MCP_TIMEOUT_MS } from './claude-code/index.ts';
+export { claudeCodeClient, resolveClaudeBinary } from './claude-code/index.ts';
 export type { ClaudeCodeClientOptions, ClaudeBinary } from './claude-code/index.ts';

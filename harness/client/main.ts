@@ -1,4 +1,4 @@
-import { isHarnessError } from '../errors.ts';
+import { isHarnessError } from '../../common/index.ts';
 import { runWorkerMain } from './worker-main.ts';
 
 // The simulated claude-worker as a process; see runWorkerMain for the environment it reads.

@@ -1,5 +1,5 @@
 import { discoverOAuthServerInfo } from '@modelcontextprotocol/sdk/client/auth.js';
-import type { Fetch } from '../../mocks/shared/index.ts';
+import type { Fetch } from '../../common/index.ts';
 
 export interface NeedsAuthInput {
   /** The status the server refused `initialize` with. */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { proxiedFetch } from '../../mocks/shared/index.ts';
+import { proxiedFetch } from '../../common/index.ts';
 import { connectWorker } from './connect-worker.ts';
 import type { McpServerConfig } from './worker-config.ts';
 import type { WorkerReport } from './worker-report.ts';
@@ -28,7 +28,7 @@ export interface WorkerLaunch {
   env: Record<string, string>;
   /** HTTP_PROXY / HTTPS_PROXY for the worker: refuses every host outside the topology. */
   egressProxyUrl: string;
-  /** The scenario's `timeout_ms`. */
+  /** The worker's own wait per server: its env's MCP_TIMEOUT (Claude Code's default 30000 ms when unset). */
   timeoutMs: number;
   settings: WorkerSettings | undefined;
   /** What `claude --mcp-config FILE` reads. */

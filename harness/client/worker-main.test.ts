@@ -40,7 +40,7 @@ describe('runWorkerMain', () => {
       '/worker/settings.json': '{"permissions": {"allow": ["mcp__grafana"]}}',
     });
     const report = await runWorkerMain(
-      { WORKER_CONFIG: '/worker/agent_config.yaml', WORKER_SETTINGS: '/worker/settings.json', WORKER_TIMEOUT_MS: '5000', MONITORING_AI_MCP_URL: ai.url },
+      { WORKER_CONFIG: '/worker/agent_config.yaml', WORKER_SETTINGS: '/worker/settings.json', MCP_TIMEOUT: '5000', MONITORING_AI_MCP_URL: ai.url },
       io,
     );
     expect(report.servers[0]).toMatchObject({ name: 'grafana', status: 'connected' });
@@ -54,7 +54,7 @@ describe('runWorkerMain', () => {
   it.each([
     { name: 'no WORKER_CONFIG', env: {}, code: 'ERR_CLIENT_ARGUMENT' },
     { name: 'an unknown format', env: { WORKER_CONFIG: '/c.yaml', WORKER_CONFIG_FORMAT: 'toml' }, code: 'ERR_CLIENT_ARGUMENT' },
-    { name: 'a bad timeout', env: { WORKER_CONFIG: '/c.yaml', WORKER_TIMEOUT_MS: 'soon' }, code: 'ERR_CLIENT_ARGUMENT' },
+    { name: 'a bad timeout', env: { WORKER_CONFIG: '/c.yaml', MCP_TIMEOUT: 'soon' }, code: 'ERR_CLIENT_ARGUMENT' },
     { name: 'a missing config file', env: { WORKER_CONFIG: '/missing.yaml' }, code: 'ERR_WORKER_CONFIG' },
     { name: 'a missing settings file', env: { WORKER_CONFIG: '/c.yaml', WORKER_SETTINGS: '/missing.json' }, code: 'ERR_WORKER_SETTINGS' },
     { name: 'a broken config', env: { WORKER_CONFIG: '/broken.yaml' }, code: 'ERR_WORKER_CONFIG' },

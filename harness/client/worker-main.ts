@@ -1,14 +1,12 @@
 import { readFile } from 'node:fs/promises';
-import { proxiedFetch } from '../../mocks/shared/index.ts';
+import { proxiedFetch } from '../../common/index.ts';
 import { connectWorker } from './connect-worker.ts';
 import { ClientError } from './errors.ts';
+import { mcpTimeoutMs } from './mcp-timeout.ts';
 import { parseWorkerConfig, WorkerConfigFormatSchema } from './worker-config.ts';
 import { formatMcpServersLine, initMessage } from './worker-output.ts';
 import type { WorkerReport } from './worker-report.ts';
 import { parseWorkerSettings } from './worker-settings.ts';
-
-/** Default per-server deadline of the worker process; Claude Code's own (MCP_TIMEOUT) is 30 s. */
-export const DEFAULT_WORKER_TIMEOUT_MS = 5_000;
 
 export interface WorkerMainIo {
   readFile(path: string): Promise<string>;
@@ -26,7 +24,7 @@ const defaultIo: WorkerMainIo = {
 /**
  * The simulated claude-worker as a process (what a container runs): reads `WORKER_CONFIG`
  * (agent_config.yaml or Claude Code JSON; `WORKER_CONFIG_FORMAT` to force one), optional
- * `WORKER_SETTINGS` (settings.json), `WORKER_TIMEOUT_MS`, and reaches the network through
+ * `WORKER_SETTINGS` (settings.json), `MCP_TIMEOUT` (as Claude Code: ms per server, default 30 s), and reaches the network through
  * `HTTP_PROXY` when set, as Claude Code does. `${VAR}` in the config expand from this same
  * environment. Writes three lines: the init message (JSON), the Python-style
  * `'mcp_servers': [...]` line, and `{"type":"harness_report","report":...}` (JSON).
@@ -43,10 +41,8 @@ export async function runWorkerMain(env: NodeJS.ProcessEnv, io: WorkerMainIo = d
   if (format && !format.success) {
     throw new ClientError('ERR_CLIENT_ARGUMENT', `WORKER_CONFIG_FORMAT must be ${WorkerConfigFormatSchema.options.join(' or ')}, got ${JSON.stringify(env.WORKER_CONFIG_FORMAT)}`);
   }
-  const timeoutMs = env.WORKER_TIMEOUT_MS ? Number(env.WORKER_TIMEOUT_MS) : DEFAULT_WORKER_TIMEOUT_MS;
-  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
-    throw new ClientError('ERR_CLIENT_ARGUMENT', `WORKER_TIMEOUT_MS must be a positive number of milliseconds, got ${JSON.stringify(env.WORKER_TIMEOUT_MS)}`);
-  }
+  const timeoutMs = mcpTimeoutMs(env);
+  if (typeof timeoutMs !== 'number') throw new ClientError('ERR_CLIENT_ARGUMENT', timeoutMs.error);
   const config = parseWorkerConfig(await readUserFile(io, configFile, 'ERR_WORKER_CONFIG'), {
     file: configFile,
     ...(format?.success ? { format: format.data } : {}),

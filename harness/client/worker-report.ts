@@ -78,6 +78,11 @@ export const WorkerReportSchema = z.object({
   /** The subset of `unpermitted` a deny rule removes: Claude Code leaves these out of the init message's tools. */
   denied: z.array(z.string()),
   /** Which client made the report, and its version where it says (Claude Code's `claude_code_version`). */
-  client: z.object({ name: z.string(), version: z.string().optional() }).optional(),
+  client: z.object({
+    name: z.string(),
+    version: z.string().optional(),
+    /** Claude Code ran in a network namespace of its own (only loopback, bridged to the egress). */
+    isolated: z.boolean().optional(),
+  }).optional(),
 });
 export type WorkerReport = z.infer<typeof WorkerReportSchema>;

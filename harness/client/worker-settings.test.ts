@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ClientError } from './errors.ts';
 import type { McpServerReport } from './worker-report.ts';
-import { mcpToolName, parseWorkerSettings, ruleCoversTool, unpermittedTools } from './worker-settings.ts';
+import { mcpToolName, mcpToolPrefix, parseWorkerSettings, ruleCoversTool, unpermittedTools } from './worker-settings.ts';
 
 function server(name: string, status: McpServerReport['status'], tools: string[]): Pick<McpServerReport, 'name' | 'status' | 'tools'> {
   return { name, status, tools: tools.map((tool) => mcpToolName(name, tool)) };
@@ -24,6 +24,12 @@ describe('mcpToolName', () => {
     ['my-server', 'get-rules', 'mcp__my-server__get-rules'],
   ])('names tool %s/%s %s', (serverName, tool, expected) => {
     expect(mcpToolName(serverName, tool)).toBe(expected);
+  });
+
+  it('starts with mcpToolPrefix, the server name normalised the same way', () => {
+    expect(mcpToolPrefix('graf.ana')).toBe('mcp__graf_ana__');
+    expect(mcpToolName('graf.ana', 'query').startsWith(mcpToolPrefix('graf.ana'))).toBe(true);
+    expect(mcpToolName('graf.ana', 'query').startsWith('mcp__graf.ana__')).toBe(false);
   });
 });
 

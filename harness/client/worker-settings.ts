@@ -131,7 +131,18 @@ export function ruleCoversTool(rule: string, tool: string): boolean {
  * mcpToolName('monitoring.mcp', 'list_metrics'); // 'mcp__monitoring_mcp__list_metrics'
  */
 export function mcpToolName(server: string, tool: string): string {
-  return `mcp__${normalizeNameForMcp(server)}__${normalizeNameForMcp(tool)}`;
+  return `${mcpToolPrefix(server)}${normalizeNameForMcp(tool)}`;
+}
+
+/**
+ * What every tool name of a server starts with, `mcp__<server>__`, the server's name normalised as
+ * in mcpToolName: compare tools with this, never with the raw server name.
+ *
+ * @example
+ * mcpToolPrefix('graf.ana'); // 'mcp__graf_ana__'
+ */
+export function mcpToolPrefix(server: string): string {
+  return `mcp__${normalizeNameForMcp(server)}__`;
 }
 
 function normalizeNameForMcp(name: string): string {

@@ -1,4 +1,4 @@
-import { HarnessError } from '../errors.ts';
+import { HarnessError } from '../../common/index.ts';
 
 export type IncidentErrorCode =
   /** A `NAME=VALUE` flag without its `=`, or with an empty side. */

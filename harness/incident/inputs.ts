@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import net from 'node:net';
 import { parseWorkerConfig, parseWorkerSettings } from '../client/index.ts';
-import { isHarnessError } from '../errors.ts';
+import { isHarnessError } from '../../common/index.ts';
 import { NetworkError, parseFirewall } from '../network/index.ts';
 import { formatLocation, parseYamlSource, TokenKindSchema, type Scenario, type TokenSpec, type YamlSource } from '../topology/index.ts';
 import { IncidentError } from './errors.ts';

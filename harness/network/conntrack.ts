@@ -1,5 +1,5 @@
-import { systemClock } from '../../mocks/shared/index.ts';
-import type { Clock } from '../../mocks/shared/index.ts';
+import { systemClock } from '../../common/index.ts';
+import type { Clock } from '../../common/index.ts';
 import { evaluateFlow } from './evaluate.ts';
 import type { FlowQuery, FlowVerdict, SideVerdict } from './evaluate.ts';
 

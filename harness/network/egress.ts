@@ -1,8 +1,8 @@
 import http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { systemClock } from '../../mocks/shared/index.ts';
-import type { Clock } from '../../mocks/shared/index.ts';
+import { systemClock } from '../../common/index.ts';
+import type { Clock } from '../../common/index.ts';
 import { NetworkError } from './errors.ts';
 import { evaluateFlow } from './evaluate.ts';
 import type { SideVerdict } from './evaluate.ts';
@@ -50,7 +50,13 @@ export interface EgressListen {
 
 export interface StartNetworkOptions {
   nodes: NetworkNode[];
-  /** How long a dropped connection is held before its socket is destroyed. Default 30 s. */
+  /**
+   * How long a dropped connection is held, silent, before the shim gives up on it for the client:
+   * it then answers as a proxy whose connect timed out (504, `Proxy-Status: ...; error=connection_timeout`).
+   * Nebula's drop has no such end; the client's own timeout ends the wait. The harness plays that
+   * timeout here, where a flow that can only end by a deadline is known, so that a client may wait
+   * longer for servers that do answer. Default 30 s.
+   */
   dropHoldMs?: number;
   clock?: Clock;
   /** Where each node's egress listens. Default: 127.0.0.1 on a free port. */
@@ -123,10 +129,14 @@ export async function startNetwork(options: StartNetworkOptions): Promise<Starte
     for (const listener of [...listeners]) listener(event);
   };
 
-  // Nebula's default drop: no answer at all; the client times out on its own.
-  const hold = (socket: net.Socket) => {
-    held.set(socket, setTimeout(() => socket.destroy(), dropHoldMs));
+  // Nebula's default drop: no answer at all, until the hold passes (see dropHoldMs).
+  const hold = (socket: net.Socket, giveUp: () => void) => {
+    held.set(socket, setTimeout(() => {
+      held.delete(socket);
+      giveUp();
+    }, dropHoldMs));
   };
+  const heldTooLong = `the network held this dropped flow for ${dropHoldMs} ms (the scenario's timeout_ms)\n`;
 
   const decide = (source: string, destination: string, port: number): Decision => {
     const base = { source, destination, port, proto: 'tcp' as const };
@@ -176,7 +186,7 @@ export async function startNetwork(options: StartNetworkOptions): Promise<Starte
       socket.end(dnsFailureResponse(parsed.host));
     } else if (verdict === 'drop') {
       emit(decision, 'connect');
-      hold(socket);
+      hold(socket, () => socket.end(heldFlowResponse(heldTooLong)));
     } else if (verdict === 'reject' || !decision.target) {
       emit(decision, 'connect', verdict === 'allow' ? 'no-listener' : undefined);
       socket.resetAndDestroy();
@@ -230,7 +240,10 @@ export async function startNetwork(options: StartNetworkOptions): Promise<Starte
       res.end(`getaddrinfo ENOTFOUND ${host}\n`);
     } else if (verdict === 'drop') {
       emit(decision, via);
-      hold(req.socket);
+      hold(req.socket, () => {
+        res.writeHead(504, HELD_FLOW_HEADERS);
+        res.end(heldTooLong);
+      });
     } else if (verdict === 'reject' || !decision.target) {
       emit(decision, via, verdict === 'allow' ? 'no-listener' : undefined);
       req.socket.resetAndDestroy();
@@ -356,17 +369,25 @@ function stripBrackets(host: string): string {
   return host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
 }
 
+/** How the shim answers a dropped flow once its hold passes: a proxy's connect timeout (RFC 9209). */
+const HELD_FLOW_HEADERS = {
+  'content-type': 'text/plain',
+  'proxy-status': 'mth-egress; error=connection_timeout',
+  'x-harness-network': 'dropped',
+  connection: 'close',
+};
+
+function heldFlowResponse(body: string): string {
+  return rawResponse('504 Gateway Timeout', HELD_FLOW_HEADERS, body);
+}
+
 function dnsFailureResponse(host: string): string {
-  const body = `getaddrinfo ENOTFOUND ${host}\n`;
-  return [
-    'HTTP/1.1 502 Bad Gateway',
-    'content-type: text/plain',
-    'x-harness-network: no-such-host',
-    `content-length: ${Buffer.byteLength(body)}`,
-    'connection: close',
-    '',
-    body,
-  ].join('\r\n');
+  return rawResponse('502 Bad Gateway', { 'content-type': 'text/plain', 'x-harness-network': 'no-such-host', connection: 'close' }, `getaddrinfo ENOTFOUND ${host}\n`);
+}
+
+function rawResponse(status: string, headers: Record<string, string>, body: string): string {
+  const lines = Object.entries({ ...headers, 'content-length': String(Buffer.byteLength(body)) }).map(([name, value]) => `${name}: ${value}`);
+  return [`HTTP/1.1 ${status}`, ...lines, '', body].join('\r\n');
 }
 
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'proxy-authenticate', 'te', 'trailer', 'transfer-encoding', 'upgrade']);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ManualClock } from '../../mocks/shared/index.ts';
+import { ManualClock } from '../../common/index.ts';
 import { Conntrack } from './conntrack.ts';
 import { evaluateFlow } from './evaluate.ts';
 import type { FlowQuery } from './evaluate.ts';

@@ -1,4 +1,4 @@
-import { isHarnessError } from '../errors.ts';
+import { isHarnessError } from '../../common/index.ts';
 import { evaluateFlow } from './evaluate.ts';
 import type { FlowVerdict, SideVerdict } from './evaluate.ts';
 import { NameRegistry, type NetworkNode } from './names.ts';

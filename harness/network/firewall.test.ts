@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isHarnessError } from '../errors.ts';
+import { isHarnessError } from '../../common/index.ts';
 import { parseFirewall } from './firewall.ts';
 
 function parseError(raw: unknown, source?: string): { code: string; message: string; path: unknown } {

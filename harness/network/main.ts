@@ -6,7 +6,7 @@
  *
  *   NETWORK_SHIM_CONFIG='{"nodes":[...],"proxyPort":3128}' node harness/network/main.ts
  */
-import { isHarnessError } from '../errors.ts';
+import { isHarnessError } from '../../common/index.ts';
 import { startShim, type ShimLine } from './shim.ts';
 
 const print = (line: ShimLine) => process.stdout.write(`${JSON.stringify(line)}\n`);

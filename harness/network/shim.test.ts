@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { disposable, listen, proxiedFetch } from '../../mocks/shared/index.ts';
+import { disposable, listen, proxiedFetch } from '../../common/index.ts';
 import { NameRegistry } from './names.ts';
 import { startShim, type ShimConfig } from './shim.ts';
 

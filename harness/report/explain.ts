@@ -1,3 +1,8 @@
+import { ROTATE_KEY_AFTER_JWKS_ENV } from '../../mocks/auth-server/index.ts';
+import { describePyJwtBehaviour, parsePyJwtVersion, PYJWT_VERSION_ENV, pyJwtBehaviour } from '../../mocks/monitoring-mcp/index.ts';
+import type { PyJwtBehaviour } from '../../mocks/monitoring-mcp/index.ts';
+import { MCP_REVISIONS_ENV, parseMcpRevisions } from '../../mocks/shared/index.ts';
+import { mcpToolPrefix } from '../client/index.ts';
 import type { Firewall } from '../network/index.ts';
 import type { ScenarioResult, ServerOutcome } from '../runner/index.ts';
 import type { Scenario, TopologyNode } from '../topology/index.ts';
@@ -14,17 +19,20 @@ export function formatExplanation(scenario: Scenario, result: ScenarioResult): s
   if (result.error) return [...lines, `could not run: ${result.error.code}: ${result.error.message}`, ''].join('\n');
   for (const server of result.servers) {
     lines.push(`${server.name}: ${server.status}${server.url ? ` (${server.url})` : ''}`);
+    const pyjwt = pyjwtBehaviourLine(scenario, server) ?? revisionLine(scenario, server);
     if (server.status === 'connected') {
       lines.push(`  ${server.tools.length} tools: ${server.tools.join(', ')}`);
+      if (pyjwt) lines.push(`  version: ${pyjwt.line}`);
       if (server.unpermitted.length > 0) {
         lines.push(`  not allowed by settings.json: ${server.unpermitted.join(', ')}`);
-        lines.push(`  to pass: add "mcp__${server.name}" (or the tools one by one) to permissions.allow`);
+        lines.push(`  to pass: add "${mcpToolPrefix(server.name).slice(0, -2)}" (or the tools one by one) to permissions.allow`);
       }
     } else if (server.reason) {
       const hop = server.reason.hop;
       if (hop) lines.push(`  hop: ${hop.from} -> ${hop.to}:${hop.port}${hop.verdict ? ` (${hop.verdict}${hop.side ? ` by ${hop.from === hop.to ? '' : hop.side === 'outbound' ? `${hop.from}'s outbound` : `${hop.to}'s inbound`} rules` : ''})` : ''}`);
       lines.push(`  why: ${server.reason.kind}: ${server.reason.detail}`);
-      const fix = suggestion(scenario, server);
+      if (pyjwt) lines.push(`  version: ${pyjwt.line}`);
+      const fix = pyjwt?.fix ?? suggestion(scenario, server);
       if (fix) lines.push(`  to pass: ${fix}`);
     }
     if (!server.ok) lines.push(...server.mismatches.map((mismatch) => `  ✗ ${mismatch}`));
@@ -72,6 +80,66 @@ function tokenSuggestion(scenario: Scenario, server: ServerOutcome, to: Topology
   const mint = variable ? ` set ${variable} to a token from the auth server (worker.tokens: {${variable}: valid}, or with-audience when the server checks aud)` : ' send a token from the auth server';
   const dev = to?.env.MCP_JWT_AUDIENCE ? `, or for dev only unset MCP_JWT_AUDIENCE on ${to.name} (no validation)` : '';
   return `${where}:${mint}${dev}`;
+}
+
+// The server's cause as the diagnosis words it: "(<node>: <cause>: ...".
+function serverCause(server: ServerOutcome, node: string): string | undefined {
+  return server.reason?.detail.match(new RegExp(`\\(${node}: ([a-z_]+)`))?.[1];
+}
+
+/**
+ * The PyJWT behaviour of a strict monitoring-mcp that decided this server's verdict: the
+ * unknown-kid refetch when the token's kid was not found (or when the auth server rotates, for a
+ * server that connected), the fetch-failure or redirect behaviour when the JWKS could not be had.
+ */
+function pyjwtBehaviourLine(scenario: Scenario, server: ServerOutcome): { line: string; fix?: string } | undefined {
+  const node = scenario.topology.nodes.find((candidate) => candidate.name === server.node);
+  if (!node || node.run !== 'monitoring-mcp' || node.container || !node.env.MCP_JWT_AUDIENCE || node.env.MCP_AUTH_MODE === 'decode-only') return undefined;
+  let behaviour: PyJwtBehaviour;
+  try {
+    behaviour = pyJwtBehaviour(parsePyJwtVersion(node.env[PYJWT_VERSION_ENV]));
+  } catch {
+    return undefined;
+  }
+  const source = node.env[PYJWT_VERSION_ENV] ? `${node.name}'s ${PYJWT_VERSION_ENV}` : `${node.name}'s default`;
+  const line = (what: Parameters<typeof describePyJwtBehaviour>[1]) => `${describePyJwtBehaviour(behaviour, what)} (${source})`;
+  if (server.status === 'connected') {
+    const rotates = scenario.topology.nodes.some((candidate) => candidate.run === 'auth-server' && candidate.env[ROTATE_KEY_AFTER_JWKS_ENV]);
+    return rotates ? { line: line('unknown-kid') } : undefined;
+  }
+  const cause = serverCause(server, node.name);
+  if (cause === 'unknown_kid') {
+    const rule = behaviour.unknownKidRefetch;
+    if (rule.kind === 'always') return { line: line('unknown-kid') };
+    return {
+      line: line('unknown-kid'),
+      fix: `publish a new key in the JWKS at least cooldown_duration (${rule.cooldownSeconds} s) before signing with it; the same token passes once ${rule.cooldownSeconds} s have passed since ${node.name}'s last JWKS fetch (${PYJWT_VERSION_ENV} 2.13 and older refetch at once)`,
+    };
+  }
+  if (cause === 'jwks_unreachable' || cause === 'jwks_invalid') {
+    const redirected = / HTTP Error 3\d\d/.test(server.reason?.detail ?? '');
+    return { line: line(redirected && !behaviour.followsRedirects ? 'redirect' : 'fetch-failure') };
+  }
+  return undefined;
+}
+
+/** The MCP revisions of a simulated server that refused the worker's revision (-32022, unsupported protocol version). */
+function revisionLine(scenario: Scenario, server: ServerOutcome): { line: string; fix?: string } | undefined {
+  const node = scenario.topology.nodes.find((candidate) => candidate.name === server.node);
+  if (!node || node.container || (node.run !== 'monitoring-mcp' && node.run !== 'monitoring-ai-mcp') || server.reason?.kind !== 'protocol') return undefined;
+  const requested = server.reason.detail.match(/Unsupported protocol version:\s*(\S+?)"/)?.[1];
+  if (!requested) return undefined;
+  let revisions: readonly string[];
+  try {
+    revisions = parseMcpRevisions(node.env[MCP_REVISIONS_ENV]);
+  } catch {
+    return undefined;
+  }
+  const source = node.env[MCP_REVISIONS_ENV] ? `${node.name}'s ${MCP_REVISIONS_ENV}` : `${node.name}'s default`;
+  return {
+    line: `MCP revision: ${node.name} speaks ${revisions.join(' and ')} (${source}); the worker asked for ${requested}`,
+    fix: `set ${MCP_REVISIONS_ENV}: both on ${node.name} (a current server speaks both), or connect with a client that speaks ${revisions.join(' or ')}`,
+  };
 }
 
 function inboundSelector(from: TopologyNode, to: TopologyNode): string {

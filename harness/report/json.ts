@@ -1,13 +1,16 @@
-import type { ScenarioResult } from '../runner/index.ts';
+import { summarize, type ScenarioResult } from '../runner/index.ts';
 
 /** The `--json` document: one entry per scenario, servers in the worker's report shape. */
 export interface JsonReport {
+  /** Something ran and every expectation was met (a run that skipped everything is not ok). */
   ok: boolean;
   results: {
     scenario: string;
     ok: boolean;
     skipped?: string;
     error?: { code: string; message: string };
+    /** Who played the worker: `simulated` or `claude-code` (with its version). */
+    client?: { name: string; version?: string };
     mcp_servers: {
       name: string;
       status: string;
@@ -27,12 +30,13 @@ export interface JsonReport {
  */
 export function toJsonReport(results: ScenarioResult[]): JsonReport {
   return {
-    ok: results.every((result) => result.ok),
+    ok: summarize(results).ok,
     results: results.map((result) => ({
       scenario: result.scenario,
       ok: result.ok,
       ...(result.skipped ? { skipped: result.skipped } : {}),
       ...(result.error ? { error: result.error } : {}),
+      ...(result.client ? { client: result.client } : {}),
       mcp_servers: result.servers.map((server) => ({
         name: server.name,
         status: server.status,

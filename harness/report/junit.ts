@@ -22,7 +22,7 @@ export function toJUnitXml(results: ScenarioResult[]): string {
         });
     const failures = result.servers.filter((server) => !server.ok).length;
     return [
-      `  <testsuite name="${xml(result.scenario)}" tests="${cases.length}" failures="${failures}" errors="${result.error ? 1 : 0}" time="${(result.elapsedMs / 1000).toFixed(3)}">`,
+      `  <testsuite name="${xml(result.scenario)}" tests="${cases.length}" failures="${failures}" errors="${result.error ? 1 : 0}" skipped="${result.skipped ? 1 : 0}" time="${(result.elapsedMs / 1000).toFixed(3)}">`,
       ...cases,
       '  </testsuite>',
     ].join('\n');

@@ -17,7 +17,9 @@ export function formatScenarioTable(result: ScenarioResult, options: TableOption
   const paint = painter(options.color ?? false);
   if (result.skipped) return `${paint.yellow('SKIP')} ${result.scenario}: ${result.skipped}\n`;
   const mark = result.ok ? paint.green('PASS') : paint.red('FAIL');
-  const lines = [`${mark} ${result.scenario} (${Math.round(result.elapsedMs)} ms)`];
+  // The simulated worker is the default and goes unnamed; a real client is named with its version.
+  const client = result.client && result.client.name !== 'simulated' ? ` [${result.client.name}${result.client.version ? ` ${result.client.version}` : ''}]` : '';
+  const lines = [`${mark} ${result.scenario}${client} (${Math.round(result.elapsedMs)} ms)`];
   if (result.error) return [...lines, `  ${paint.red(result.error.code)}: ${result.error.message}`, ''].join('\n');
   const table = new Table({
     head: ['server', 'expected', 'actual', 'reason'],

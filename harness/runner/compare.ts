@@ -1,3 +1,4 @@
+import { mcpToolPrefix } from '../client/index.ts';
 import type { Expectation } from '../topology/index.ts';
 import type { ServerOutcome, ServerResult } from './result.ts';
 
@@ -42,8 +43,9 @@ function mismatchesOf(result: ServerResult, expected: Expectation): string[] {
     if (hop !== expected.hop) mismatches.push(`hop is ${hop}, expected ${expected.hop}`);
   }
   if ('unpermitted' in expected && expected.unpermitted !== undefined) {
-    const actual = result.unpermitted.map((tool) => tool.slice(`mcp__${result.name}__`.length)).sort();
-    const short = result.tools.map((tool) => tool.slice(`mcp__${result.name}__`.length)).sort();
+    const prefix = mcpToolPrefix(result.name).length;
+    const actual = result.unpermitted.map((tool) => tool.slice(prefix)).sort();
+    const short = result.tools.map((tool) => tool.slice(prefix)).sort();
     const wanted = expected.unpermitted === 'all' ? short : [...expected.unpermitted].sort();
     if (expected.unpermitted === 'all' && short.length === 0) mismatches.push('expected all tools unpermitted, but it has no tools');
     else if (actual.join(',') !== wanted.join(',')) {

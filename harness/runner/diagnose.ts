@@ -1,4 +1,4 @@
-import type { LogEntry } from '../../mocks/shared/index.ts';
+import type { LogEntry } from '../../common/index.ts';
 import type { McpServerReport, WorkerReport } from '../client/index.ts';
 import type { NetworkEvent } from '../network/index.ts';
 import type { Topology, TopologyNode } from '../topology/index.ts';
@@ -28,7 +28,8 @@ export function diagnose(input: DiagnoseInput): ServerResult[] {
       ...(node ? { node } : {}),
       elapsedMs: server.elapsedMs,
       tools: server.tools,
-      unpermitted: input.report.unpermitted.filter((tool) => tool.startsWith(`mcp__${server.name}__`)),
+      // The server's own tool list, not its name: tool names are normalised (`graf.ana` -> mcp__graf_ana__...).
+      unpermitted: input.report.unpermitted.filter((tool) => server.tools.includes(tool)),
       ...(server.status === 'connected' ? {} : { reason: explain(server, worker, input) }),
     };
   });

@@ -1,6 +1,6 @@
 import os from 'node:os';
 import { claudeCodeClient, initMessage, simulatedClient, type ClientName, type WorkerClient } from '../client/index.ts';
-import { isHarnessError } from '../errors.ts';
+import { isHarnessError } from '../../common/index.ts';
 import { inProcessRuntime, type Runtime } from '../runtime/index.ts';
 import type { Scenario } from '../topology/index.ts';
 import { compare } from './compare.ts';

@@ -1,4 +1,4 @@
-import { HarnessError } from '../errors.ts';
+import { HarnessError } from '../../common/index.ts';
 
 export type RuntimeErrorCode =
   | 'ERR_RUNTIME_START'

@@ -1,10 +1,12 @@
-import { proxiedFetch, type LogEntry } from '../../mocks/shared/index.ts';
+import { proxiedFetch, type LogEntry } from '../../common/index.ts';
 import { simulatedClient, workerLaunch, type WorkerClient, type WorkerLaunch } from '../client/index.ts';
+import { workerTimeoutMs } from './runtime.ts';
 import { startNetwork, type StartedNetwork } from '../network/index.ts';
 import type { Topology, TopologyNode } from '../topology/index.ts';
 import { RuntimeError } from './errors.ts';
 import type { Runtime, RuntimeOptions, StartedNode, StartedTopology, TopologyEvent, TopologyEventListener, TopologyUpdate } from './runtime.ts';
 import { startNodeService, type StartedNodeService } from './services.ts';
+import { mintWorkerTokens } from './tokens.ts';
 
 /**
  * The default runtime: every node's service in this process on a loopback port, every node's
@@ -26,8 +28,8 @@ export const inProcessRuntime: Runtime = {
     }
     const network = await startNetwork({
       nodes: topology.nodes.map((node) => ({ identity: node.identity, firewall: node.firewall })),
-      // Held (dropped) connections outlive the worker's bound, so the worker sees a timeout, as with Nebula.
-      dropHoldMs: topology.timeoutMs * 2,
+      // A dropped flow fails at the scenario's bound; the worker itself waits up to its MCP_TIMEOUT.
+      dropHoldMs: topology.timeoutMs,
       ...(options.clock ? { clock: options.clock } : {}),
     });
     const services = new Map<string, StartedNodeService>();
@@ -44,7 +46,6 @@ export const inProcessRuntime: Runtime = {
       const service = await startNodeService(node, {
         fetch: proxiedFetch(network.egress(node.name).proxyUrl),
         clock: options.clock,
-        timeoutMs: topology.timeoutMs,
       });
       services.set(node.name, service);
       service.log.onEntry((entry) => emit({ kind: 'log', node: node.name, entry }));
@@ -124,22 +125,13 @@ async function launchWorker(
     servers: spec.servers,
     env: { ...spec.env, ...(await mintTokens(topology, services)) },
     egressProxyUrl: network.egress(worker.name).proxyUrl,
-    timeoutMs: topology.timeoutMs,
+    timeoutMs: workerTimeoutMs(topology),
     settings: spec.settings,
   });
 }
 
-async function mintTokens(topology: Topology, services: Map<string, StartedNodeService>): Promise<Record<string, string>> {
-  const tokens = Object.entries(topology.nodes.find((node) => node.run === 'worker')!.worker!.tokens);
-  if (tokens.length === 0) return {};
-  const authNode = topology.nodes.find((node) => node.run === 'auth-server');
-  const auth = authNode && services.get(authNode.name);
-  if (!auth?.mint) {
-    throw new RuntimeError('ERR_RUNTIME_TOKEN', `the worker's tokens (${tokens.map(([name]) => name).join(', ')}) need a node with run: auth-server`);
-  }
-  const minted: Record<string, string> = {};
-  for (const [name, spec] of tokens) minted[name] = await auth.mint(spec);
-  return minted;
+function mintTokens(topology: Topology, services: Map<string, StartedNodeService>): Promise<Record<string, string>> {
+  return mintWorkerTokens(topology, (auth) => services.get(auth.name)?.mint);
 }
 
 /** Which nodes of a running topology an edit touches; throws ERR_RUNTIME_UPDATE for what cannot change live. */

@@ -1,5 +1,6 @@
-import type { Clock, LogEntry } from '../../mocks/shared/index.ts';
-import type { WorkerClient, WorkerLaunch, WorkerReport } from '../client/index.ts';
+import type { Clock, LogEntry } from '../../common/index.ts';
+import { mcpTimeoutMs, type WorkerClient, type WorkerLaunch, type WorkerReport } from '../client/index.ts';
+import { RuntimeError } from './errors.ts';
 import type { NetworkEvent } from '../network/index.ts';
 import type { NodeRun, Topology } from '../topology/index.ts';
 
@@ -85,9 +86,12 @@ export interface Runtime {
 }
 
 /**
- * monitoring-mcp's JWKS timeout when the scenario does not set MCP_JWKS_TIMEOUT_MS: half the worker's
- * bound, so that a JWKS behind a dropped flow fails (401) before the worker gives up on the server.
+ * The worker's own wait per server, from its env's MCP_TIMEOUT (validated when the scenario
+ * loaded), as the simulated worker reads it in every runtime.
  */
-export function defaultJwksTimeoutMs(workerTimeoutMs: number): number {
-  return Math.max(50, Math.floor(workerTimeoutMs / 2));
+export function workerTimeoutMs(topology: Topology): number {
+  const worker = topology.nodes.find((node) => node.run === 'worker')!;
+  const timeout = mcpTimeoutMs(worker.worker!.env);
+  if (typeof timeout !== 'number') throw new RuntimeError('ERR_RUNTIME_START', timeout.error);
+  return timeout;
 }

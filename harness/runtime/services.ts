@@ -1,18 +1,19 @@
-import { cachedKeys, startAuthServer } from '../../mocks/auth-server/index.ts';
+import { cachedKeys, rotateKeyAfterJwksFromEnv, startAuthServer, type AdminMintRequest } from '../../mocks/auth-server/index.ts';
 import { loadFixtures, startMonitoringAiMcp, type Fixtures } from '../../mocks/monitoring-ai-mcp/index.ts';
 import { monitoringMcpOptionsFromEnv, startMonitoringMcp } from '../../mocks/monitoring-mcp/index.ts';
 import { loadPrometheusFixture, startPrometheus, type PrometheusFixture } from '../../mocks/prometheus/index.ts';
-import type { Clock, Fetch, ServiceLog } from '../../mocks/shared/index.ts';
-import type { TokenSpec, TopologyNode } from '../topology/index.ts';
+import { MCP_REVISIONS_ENV, parseMcpRevisions } from '../../mocks/shared/index.ts';
+import type { Clock, Fetch, ServiceLog } from '../../common/index.ts';
+import type { TopologyNode } from '../topology/index.ts';
 import { RuntimeError } from './errors.ts';
-import { defaultJwksTimeoutMs } from './runtime.ts';
+import { authServerIssuer } from './tokens.ts';
 
 /** A simulated service running in this process for one node. */
 export interface StartedNodeService {
   readonly port: number;
   readonly log: ServiceLog;
-  /** Only the auth server mints. */
-  mint?(token: TokenSpec): Promise<string>;
+  /** Only the auth server mints (a request from tokens.ts's mintRequest). */
+  mint?(request: AdminMintRequest): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -20,12 +21,7 @@ export interface ServiceContext {
   /** The node's outbound fetch: through its network shim. */
   fetch: Fetch;
   clock: Clock | undefined;
-  /** The worker's per-server bound; outbound calls of services are kept below it. */
-  timeoutMs: number;
 }
-
-/** Kinds that carry the audience they are meant for; the others ignore a scenario's `audience`. */
-const AUDIENCE_KINDS = new Set(['valid', 'with-audience']);
 
 // Once per process rather than once per topology: RSA-2048 key generation and reading and
 // validating the shipped fixtures were most of a topology's start (see bench/RESULTS.md). Every
@@ -49,23 +45,24 @@ function aiFixtures(): Promise<Fixtures> {
  */
 export async function startNodeService(node: TopologyNode, context: ServiceContext): Promise<StartedNodeService> {
   const { env } = node;
-  const service = node.service!;
-  const own = `http://${service.host}:${service.port}`;
   const clock = context.clock ? { clock: context.clock } : {};
   // In this process every service listens on a free loopback port; PORT and HOST are for containers.
   const loopback = { host: '127.0.0.1', port: 0 };
   switch (node.run) {
     case 'auth-server': {
-      const auth = await startAuthServer({ ...loopback, ...clock, keys, issuer: env.ISSUER || own, registration: env.AUTH_REGISTRATION === '1' });
+      const rotateKeyAfterJwks = rotateKeyAfterJwksFromEnv(env);
+      const auth = await startAuthServer({
+        ...loopback,
+        ...clock,
+        keys,
+        issuer: authServerIssuer(node),
+        registration: env.AUTH_REGISTRATION === '1',
+        ...(rotateKeyAfterJwks === undefined ? {} : { rotateKeyAfterJwks }),
+      });
       return {
         port: portOf(auth.url),
         log: auth.log,
-        mint: (token) =>
-          auth.mint(token.kind, {
-            ...(token.audience !== undefined && AUDIENCE_KINDS.has(token.kind) ? { audience: token.audience } : {}),
-            ...(token.subject !== undefined ? { subject: token.subject } : {}),
-            ...(token.ttl_seconds !== undefined ? { ttlSeconds: token.ttl_seconds } : {}),
-          }),
+        mint: ({ kind, ...options }) => auth.mint(kind, options),
         close: () => auth.close(),
       };
     }
@@ -75,7 +72,13 @@ export async function startNodeService(node: TopologyNode, context: ServiceConte
       return { port: portOf(prometheus.url), log: prometheus.log, close: () => prometheus.close() };
     }
     case 'monitoring-ai-mcp': {
-      const server = await startMonitoringAiMcp({ ...loopback, ...clock, fixtures: await aiFixtures(), ...(env.MCP_JWT_AUDIENCE ? { audience: env.MCP_JWT_AUDIENCE } : {}) });
+      const server = await startMonitoringAiMcp({
+        ...loopback,
+        ...clock,
+        fixtures: await aiFixtures(),
+        mcpRevisions: parseMcpRevisions(env[MCP_REVISIONS_ENV], MCP_REVISIONS_ENV),
+        ...(env.MCP_JWT_AUDIENCE ? { audience: env.MCP_JWT_AUDIENCE } : {}),
+      });
       return { port: portOf(server.url), log: server.log, close: () => server.close() };
     }
     case 'monitoring-mcp': {
@@ -86,7 +89,6 @@ export async function startNodeService(node: TopologyNode, context: ServiceConte
         ...clock,
         fetch: context.fetch,
         log: undefined,
-        jwksTimeoutMs: fromEnv.jwksTimeoutMs ?? defaultJwksTimeoutMs(context.timeoutMs),
       });
       return { port: portOf(server.url), log: server.log, close: () => server.close() };
     }

@@ -1,6 +1,7 @@
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { TopologyError } from './errors.ts';
+import { requireExpectations } from './expectations.ts';
 import { loadScenarioFile } from './load.ts';
 import type { Scenario } from './topology.ts';
 
@@ -25,7 +26,8 @@ export async function discoverScenarios(dir: string): Promise<string[]> {
 
 /**
  * Turns what a user typed (files, folders, scenario ids or id prefixes) into loaded scenarios,
- * in a stable order. With no arguments, every scenario under `root`.
+ * in a stable order. With no arguments, every scenario under `root`. Each must expect something
+ * (requireExpectations): a file that checks nothing, a base topology given by path say, is an error.
  *
  * @example
  * await resolveScenarioArgs(['incidents/2025-10-01-prometheus-mcp'], { root: 'scenarios' })
@@ -51,5 +53,6 @@ export async function resolveScenarioArgs(args: string[], options: { root: strin
     }
   }
   const unique = new Map(scenarios.map((scenario) => [scenario.id, scenario]));
+  for (const scenario of unique.values()) requireExpectations(scenario);
   return [...unique.values()];
 }

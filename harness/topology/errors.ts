@@ -1,11 +1,13 @@
-import { HarnessError } from '../errors.ts';
+import { HarnessError } from '../../common/index.ts';
 
 export type TopologyErrorCode =
   | 'ERR_SCENARIO_READ'
   | 'ERR_SCENARIO_YAML'
   | 'ERR_SCENARIO_INVALID'
   | 'ERR_SCENARIO_EXTENDS'
-  | 'ERR_SCENARIO_NOT_FOUND';
+  | 'ERR_SCENARIO_NOT_FOUND'
+  /** A file run as a scenario expects nothing of any server. */
+  | 'ERR_SCENARIO_NO_EXPECT';
 
 /** Where a problem is: the file, and the line and column when known. */
 export interface SourceLocation {

@@ -1,6 +1,9 @@
 export { loadScenarioFile, scenarioId } from './load.ts';
 export type { LoadOptions } from './load.ts';
 export { discoverScenarios, resolveScenarioArgs } from './discover.ts';
+export { requireExpectations } from './expectations.ts';
+export { requiredRuntime } from './required-runtime.ts';
+export type { RequiredRuntime } from './required-runtime.ts';
 export { mergePatch } from './merge-patch.ts';
 export { parseYamlSource } from './source.ts';
 export type { YamlSource } from './source.ts';

@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadScenarioFile, TopologyError } from './index.ts';
+import { loadScenarioFile, requiredRuntime, requireExpectations, resolveScenarioArgs, TopologyError } from './index.ts';
 
 let dir: string;
 
@@ -123,6 +123,33 @@ expect:
     expect(error.location).toMatchObject({ line: 7, field: 'nodes.worker.firewall.outbound[0]' });
   });
 
+  it('rejects an unknown PyJWT version of monitoring-mcp at its line, naming the known ones', async () => {
+    const text = 'extends: base.yaml\npatch:\n  nodes:\n    strict:\n      run: monitoring-mcp\n      service: {name: strict, port: 8000}\n      env:\n        PYJWT_VERSION: "2.9"\n';
+    const error = await loadError('bad-pyjwt.yaml', text);
+    expect(error.code).toBe('ERR_SCENARIO_INVALID');
+    expect(error.location).toMatchObject({ line: 8, field: 'nodes.strict.env.PYJWT_VERSION' });
+    expect(error.message).toContain('PYJWT_VERSION must be one of 2.12, 2.13, 2.14, 2.15');
+  });
+
+  it('rejects an unknown MCP_REVISIONS of an MCP server at its line', async () => {
+    const error = await loadError('bad-revisions.yaml', 'extends: base.yaml\npatch:\n  nodes:\n    lenient:\n      env:\n        MCP_REVISIONS: "2025-06-18"\n');
+    expect(error.location).toMatchObject({ line: 6, field: 'nodes.lenient.env.MCP_REVISIONS' });
+    expect(error.message).toContain('MCP_REVISIONS must be one of 2025-11-25, 2026-07-28, both');
+  });
+
+  it('reads a PyJWT version written as a YAML number', async () => {
+    const file = await write('pyjwt-number.yaml', 'extends: base.yaml\npatch:\n  nodes:\n    strict:\n      run: monitoring-mcp\n      service: {name: strict, port: 8000}\n      env:\n        PYJWT_VERSION: 2.12\n');
+    const [scenario] = await loadScenarioFile(file);
+    expect(scenario?.topology.nodes.find((node) => node.name === 'strict')?.env.PYJWT_VERSION).toBe('2.12');
+  });
+
+  it("names the line and field of a worker MCP_TIMEOUT that is not a number of milliseconds", async () => {
+    const error = await loadError('bad-mcp-timeout.yaml', `extends: base.yaml\npatch:\n  nodes:\n    worker:\n      worker:\n        env:\n          MCP_TIMEOUT: 30s\n`);
+    expect(error.code).toBe('ERR_SCENARIO_INVALID');
+    expect(error.location).toMatchObject({ field: 'nodes.worker.worker.env.MCP_TIMEOUT' });
+    expect(error.message).toContain('MCP_TIMEOUT must be a positive whole number of milliseconds, got "30s"');
+  });
+
   it('rejects a worker config error with the worker block named', async () => {
     const error = await loadError(
       'bad-worker.yaml',
@@ -171,5 +198,49 @@ matrix:
       'extends: base.yaml\nmatrix:\n  axes:\n    a: {x: {}}\n  expect:\n    - when: {a: y}\n      lenient: connected\n',
     );
     expect(error.location).toMatchObject({ line: 6, field: 'matrix.expect[0].when.a' });
+  });
+
+  it('rejects a matrix whose rules leave a member without an expectation for a server they check elsewhere', async () => {
+    const error = await loadError(
+      'holey-matrix.yaml',
+      'extends: base.yaml\nmatrix:\n  axes:\n    a: {x: {}, y: {}}\n  expect:\n    - when: {a: x}\n      lenient: connected\n',
+    );
+    expect(error.code).toBe('ERR_SCENARIO_INVALID');
+    expect(error.location).toMatchObject({ field: 'matrix.expect' });
+    expect(error.message).toContain('no rule gives lenient an expectation for a=y');
+  });
+
+  it('rejects a matrix rule that names no server', async () => {
+    const error = await loadError(
+      'empty-rule.yaml',
+      'extends: base.yaml\nmatrix:\n  axes:\n    a: {x: {}}\n  expect:\n    - lenient: connected\n    - when: {a: x}\n',
+    );
+    expect(error.location).toMatchObject({ line: 7, field: 'matrix.expect[1]' });
+    expect(error.message).toContain('a rule must give at least one server an expectation');
+  });
+});
+
+describe('requireExpectations', () => {
+  it('throws ERR_SCENARIO_NO_EXPECT naming the file and `expect` for a scenario that checks nothing', async () => {
+    const file = await write('no-expect.yaml', 'extends: base.yaml\n');
+    const [scenario] = await loadScenarioFile(file, { root: dir });
+    expect(() => requireExpectations(scenario!)).toThrow(expect.objectContaining({ code: 'ERR_SCENARIO_NO_EXPECT', location: { file, field: 'expect' } }));
+    await expect(resolveScenarioArgs([file], { root: dir })).rejects.toMatchObject({ code: 'ERR_SCENARIO_NO_EXPECT' });
+  });
+
+  it('throws for `expect: {}` too, and passes a scenario that expects something', async () => {
+    const [empty] = await loadScenarioFile(await write('empty-expect.yaml', 'extends: base.yaml\nexpect: {}\n'));
+    expect(() => requireExpectations(empty!)).toThrow(expect.objectContaining({ code: 'ERR_SCENARIO_NO_EXPECT' }));
+    const [some] = await loadScenarioFile(await write('some-expect.yaml', 'extends: base.yaml\nexpect: {lenient: connected}\n'));
+    expect(() => requireExpectations(some!)).not.toThrow();
+  });
+});
+
+describe('requiredRuntime', () => {
+  it('is inprocess for simulated services and containers for a node that brings its own server', async () => {
+    const [simulated] = await loadScenarioFile(path.join(dir, 'base.yaml'));
+    expect(requiredRuntime(simulated!.topology)).toBe('inprocess');
+    const [brought] = await loadScenarioFile(await write('brought.yaml', 'extends: base.yaml\npatch:\n  nodes:\n    lenient: {image: team/lenient:1}\n'));
+    expect(requiredRuntime(brought!.topology)).toBe('containers');
   });
 });

@@ -4,7 +4,7 @@ import { stringify } from 'yaml';
 import type { z } from 'zod';
 import { parseFirewall, type Firewall } from '../network/index.ts';
 import { parseWorkerConfig, parseWorkerSettings, type WorkerSettings } from '../client/index.ts';
-import { isHarnessError } from '../errors.ts';
+import { isHarnessError } from '../../common/index.ts';
 import { TopologyError, type SourceLocation } from './errors.ts';
 import { expandMatrix } from './matrix.ts';
 import { isPlainObject, mergePatch } from './merge-patch.ts';

@@ -13,7 +13,10 @@ const AxisSchema = z.union([
 
 const MatrixSchema = z.strictObject({
   axes: z.record(NameSchema, AxisSchema),
-  /** Rules in order; for each server the first rule that matches and names it gives its expectation. */
+  /**
+   * Rules in order; for each server the first rule that matches and names it gives its expectation.
+   * A server any rule names must get one in every member (see expandMatrix).
+   */
   expect: z.array(z.record(z.string(), z.unknown())).min(1),
 });
 
@@ -58,11 +61,21 @@ export function expandMatrix(data: Record<string, unknown>, origins: Origins): M
       })),
     );
   }
-  return members.map(({ choice, data: doc, origins: memberOrigins }) => ({
-    suffix: Object.entries(choice).map(([axis, value]) => `${axis}=${value}`).join('/'),
-    data: { ...(doc as Record<string, unknown>), expect: expectationsFor(choice, rules) },
-    origins: memberOrigins,
-  }));
+  // A server the family checks must be checked in every member: a combination no rule covers would pass whatever it did.
+  const named = [...new Set(rules.flatMap((rule) => Object.keys(rule.servers)))];
+  return members.map(({ choice, data: doc, origins: memberOrigins }) => {
+    const suffix = Object.entries(choice).map(([axis, value]) => `${axis}=${value}`).join('/');
+    const expect = expectationsFor(choice, rules);
+    const missing = named.filter((server) => !(server in expect));
+    if (missing.length > 0) {
+      throw new TopologyError(
+        'ERR_SCENARIO_INVALID',
+        `no rule gives ${missing.join(', ')} an expectation for ${suffix}: end the rules with one without \`when\` for ${missing.length > 1 ? 'them' : 'it'}`,
+        locate(origins, ['matrix', 'expect'], file),
+      );
+    }
+    return { suffix, data: { ...(doc as Record<string, unknown>), expect }, origins: memberOrigins };
+  });
 }
 
 interface Rule {
@@ -78,6 +91,9 @@ function checkRule(
   file: string,
 ): Rule {
   const { when = {}, ...servers } = rule;
+  if (Object.keys(servers).length === 0) {
+    throw new TopologyError('ERR_SCENARIO_INVALID', 'a rule must give at least one server an expectation', locate(origins, ['matrix', 'expect', index], file));
+  }
   if (!isPlainObject(when)) {
     throw new TopologyError('ERR_SCENARIO_INVALID', 'when must map axes to a value or a list of values', locate(origins, ['matrix', 'expect', index, 'when'], file));
   }

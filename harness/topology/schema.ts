@@ -1,6 +1,9 @@
 import { z } from 'zod';
 import { TOKEN_KINDS, type TokenKind } from '../../mocks/auth-server/index.ts';
 import { ClientNameSchema } from '../client/worker-client.ts';
+import { PYJWT_VERSION_ENV, PyJwtVersionSchema, unknownPyJwtVersionMessage } from '../../mocks/monitoring-mcp/index.ts';
+import { isMcpRevisionsSetting, MCP_REVISIONS_ENV, unknownMcpRevisionsMessage } from '../../mocks/shared/index.ts';
+import { mcpTimeoutMs } from '../client/index.ts';
 
 /** What a node runs: one of the simulated services, or the simulated claude-worker. */
 export const NodeRunSchema = z.enum(['worker', 'auth-server', 'prometheus', 'monitoring-ai-mcp', 'monitoring-mcp']);
@@ -11,7 +14,7 @@ export const TokenKindSchema = z.enum(TOKEN_KINDS as unknown as [TokenKind, ...T
 /** A token the auth server mints for the worker, bound to an env var: `valid` or `{kind, audience}`. */
 const TokenObjectSchema = z.strictObject({
   kind: TokenKindSchema,
-  /** The resource the token is meant for; the kinds no-audience and wrong-audience ignore it. */
+  /** The resource the token is meant for; only `valid` and `with-audience` carry it (AUDIENCE_KINDS, harness/runtime/tokens.ts). */
   audience: z.string().optional(),
   subject: z.string().optional(),
   ttl_seconds: z.number().int().optional(),
@@ -40,7 +43,11 @@ export const WorkerSchema = z.strictObject({
   mcpServers: z.record(z.string(), z.unknown()).optional(),
   /** Path (relative to the scenario file) to an agent_config.yaml or a Claude Code `.mcp.json`. */
   config_file: z.string().optional(),
-  env: EnvSchema.default({}),
+  /** The worker's environment; `MCP_TIMEOUT` is its wait per server, as in Claude Code (default 30 s). */
+  env: EnvSchema.default({}).superRefine((env, context) => {
+    const timeout = mcpTimeoutMs(env);
+    if (typeof timeout !== 'number') context.addIssue({ code: 'custom', path: ['MCP_TIMEOUT'], message: timeout.error });
+  }),
   tokens: z.record(z.string(), TokenSpecSchema).default({}),
   /** Claude Code settings.json content, inline. */
   settings: z.unknown().optional(),
@@ -76,6 +83,16 @@ export const NodeSchema = z.strictObject({
   ready: ReadySchema.optional(),
   /** Port the server listens on inside its container; default the service's port. */
   container_port: z.number().int().min(1).max(65535).optional(),
+}).superRefine((node, context) => {
+  // A version a simulated service would refuse at start is a scenario error, named by file and line.
+  const pyjwt = node.env[PYJWT_VERSION_ENV];
+  if (node.run === 'monitoring-mcp' && !node.image && !node.command && pyjwt !== undefined && pyjwt !== '' && !PyJwtVersionSchema.safeParse(pyjwt.trim()).success) {
+    context.addIssue({ code: 'custom', path: ['env', PYJWT_VERSION_ENV], message: unknownPyJwtVersionMessage(pyjwt, PYJWT_VERSION_ENV) });
+  }
+  const revisions = node.env[MCP_REVISIONS_ENV];
+  if ((node.run === 'monitoring-mcp' || node.run === 'monitoring-ai-mcp') && !node.image && !node.command && !isMcpRevisionsSetting(revisions)) {
+    context.addIssue({ code: 'custom', path: ['env', MCP_REVISIONS_ENV], message: unknownMcpRevisionsMessage(revisions, MCP_REVISIONS_ENV) });
+  }
 });
 
 export const StatusSchema = z.enum(['connected', 'failed', 'needs-auth', 'pending']);
@@ -105,7 +122,10 @@ export const ScenarioFileSchema = z.strictObject({
   patch: z.record(z.string(), z.unknown()).optional(),
   /** Consul datacenter of every service name. */
   dc: z.string().default('dev-us-east-1'),
-  /** How long the worker waits for each server; a dropped flow fails at this bound. */
+  /**
+   * How long the network holds a dropped flow before giving up on it for the client: a dropped
+   * flow fails at this bound. A server that answers is waited for up to the worker's MCP_TIMEOUT.
+   */
   timeout_ms: z.number().int().min(50).max(120_000).default(1500),
   nodes: z.record(z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'a node name: lower-case letters, digits and dashes'), NodeSchema),
   expect: z.record(z.string(), ExpectationSchema).default({}),

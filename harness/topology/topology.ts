@@ -49,7 +49,7 @@ export interface TopologyNode {
 /** Everything a runtime needs to bring a scenario up; nothing about how. */
 export interface Topology {
   dc: string;
-  /** The worker's per-server bound: connect, initialize and tools/list. */
+  /** How long the network holds a dropped flow before the client sees it fail (`timeout_ms`). */
   timeoutMs: number;
   nodes: TopologyNode[];
 }

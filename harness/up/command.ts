@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { isHarnessError } from '../errors.ts';
+import { isHarnessError } from '../../common/index.ts';
 import { formatProvenance, type UserFlags } from '../incident/index.ts';
 import type { Runtime } from '../runtime/index.ts';
 import { formatEvent, formatUp, upDocument } from './describe.ts';

@@ -1,4 +1,4 @@
-import { HarnessError } from '../errors.ts';
+import { HarnessError } from '../../common/index.ts';
 
 export type UpErrorCode =
   /** The target names no scenario or topology file, or names several (a matrix family). */

@@ -1,7 +1,7 @@
 import express from 'express';
 import type { NextFunction, Request, Response, Router } from 'express';
 import * as z from 'zod';
-import { isHarnessError } from '../../harness/errors.ts';
+import { isHarnessError } from '../../common/index.ts';
 import { AuthServerError } from './errors.ts';
 import type { AuthServerErrorCode } from './errors.ts';
 import { JwksFaultSchema } from './jwks-faults.ts';

@@ -4,7 +4,7 @@ import { createInterface } from 'node:readline';
 import { OAuthMetadataSchema, OpenIdProviderDiscoveryMetadataSchema } from '@modelcontextprotocol/sdk/shared/auth.js';
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { disposable, listen, ManualClock } from '../shared/index.ts';
+import { disposable, listen, ManualClock } from '../../common/index.ts';
 import { startAuthServer } from './index.ts';
 import type { StartedAuthServer } from './index.ts';
 

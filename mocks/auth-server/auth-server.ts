@@ -1,8 +1,8 @@
 import express from 'express';
 import type { NextFunction, Request, Response } from 'express';
 import * as z from 'zod';
-import { listen, ServiceLog, systemClock } from '../shared/index.ts';
-import type { Clock, Listening, LogSink, Started } from '../shared/index.ts';
+import { listen, ServiceLog, systemClock } from '../../common/index.ts';
+import type { Clock, Listening, LogSink, Started } from '../../common/index.ts';
 import { adminApi } from './admin-api.ts';
 import { AuthServerError } from './errors.ts';
 import { DEFAULT_SLOW_MS, JwksFaultSchema } from './jwks-faults.ts';
@@ -45,6 +45,12 @@ export interface AuthServerOptions {
    * the seed's auth server.
    */
   registration?: boolean;
+  /**
+   * Start in the middle of a key rotation: a second key signs every token from the start, and
+   * shows in the JWKS only after this many JWKS answers (ROTATE_KEY_AFTER_JWKS). With 1, the
+   * verifier's first fetch is the set from just before the rotation; its next fetch has the new key.
+   */
+  rotateKeyAfterJwks?: number;
 }
 
 const PortSchema = z.number().int().min(0).max(65535);
@@ -60,6 +66,7 @@ const AuthServerOptionsSchema = z.object({
   clients: z.array(z.strictObject({ clientId: z.string().min(1), clientSecret: z.string() })).optional(),
   keys: z.custom<KeySource>((value) => typeof value === 'function', 'a function (keyNumber) => Promise<SigningKey>').optional(),
   registration: z.boolean().optional(),
+  rotateKeyAfterJwks: z.number().int().positive().optional(),
 });
 
 export interface StartedAuthServer extends Started {
@@ -73,7 +80,7 @@ export interface StartedAuthServer extends Started {
   /** JWKS requests that reached either listener, faulted ones included (refused connections can't be). */
   readonly jwksRequests: number;
   readonly jwksFault: JwksFault | null;
-  /** Events: token.issued, token.request_rejected, jwks.served, jwks.fault_answered, jwks.fault_set, key.added, key.retired. */
+  /** Events: token.issued, token.request_rejected, jwks.served, jwks.fault_answered, jwks.fault_set, key.added, key.retired, key.rotated. */
   readonly log: ServiceLog;
   /** A token of `kind` (see TOKEN_KINDS / describeTokenKind). */
   mint(kind: TokenKind, options?: MintOptions): Promise<string>;
@@ -81,7 +88,7 @@ export interface StartedAuthServer extends Started {
   addKey(): Promise<string>;
   /** Removes a key from the JWKS (ERR_AUTH_SERVER_UNKNOWN_KID, ERR_AUTH_SERVER_LAST_KEY). */
   retireKey(kid: string): void;
-  /** kids in the JWKS, oldest first; the last one signs. */
+  /** kids in the JWKS, oldest first; the last one signs (unless a rotation is under way: see rotateKeyAfterJwks). */
   kids(): string[];
   /** Sets (or with null clears) the JWKS fault; resolves once listeners match the mode. */
   setJwksFault(fault: JwksFault | null): Promise<void>;
@@ -115,6 +122,8 @@ class AuthServer implements StartedAuthServer {
   #endpoints: AuthServerEndpoints = { issuer: '', url: '', tokenUrl: '', jwksUrl: '' };
   #fault: JwksFault | null = null;
   #jwksRequests = 0;
+  #jwksAnswers = 0;
+  readonly #rotateAfter: number | undefined;
   readonly #slowTimers = new Set<NodeJS.Timeout>();
   #faultChange: Promise<void> = Promise.resolve();
   #closed = false;
@@ -131,6 +140,7 @@ class AuthServer implements StartedAuthServer {
     this.#configuredIssuer = options.issuer;
     this.#clients = options.clients;
     this.#registration = options.registration ?? false;
+    this.#rotateAfter = options.rotateKeyAfterJwks;
     this.log = new ServiceLog('auth-server', this.#clock, options.log);
   }
 
@@ -307,6 +317,11 @@ class AuthServer implements StartedAuthServer {
     const jwks = this.#keys.jwks();
     this.log.write('jwks.served', { listener, kids: jwks.keys.map((key) => key.kid), ...(delayedMs === undefined ? {} : { delayed_ms: delayedMs }) });
     res.status(200).json(jwks);
+    this.#jwksAnswers += 1;
+    if (this.#jwksAnswers === this.#rotateAfter) {
+      const published = this.#keys.publish();
+      if (published) this.log.write('key.rotated', { kid: published.kid, kids: this.#keys.kids(), after_jwks_answers: this.#jwksAnswers });
+    }
   }
 
   #errorHandler = (error: unknown, _req: Request, res: Response, _next: NextFunction): void => {
@@ -389,7 +404,9 @@ class AuthServer implements StartedAuthServer {
 export async function startAuthServer(options: AuthServerOptions = {}): Promise<StartedAuthServer> {
   const parsed = AuthServerOptionsSchema.safeParse(options);
   if (!parsed.success) throw new AuthServerError('ERR_AUTH_SERVER_OPTIONS', `bad auth server options: ${z.prettifyError(parsed.error)}`);
-  const server = new AuthServer(parsed.data, await KeyRing.create(parsed.data.keys));
+  const keys = await KeyRing.create(parsed.data.keys);
+  if (parsed.data.rotateKeyAfterJwks !== undefined) await keys.addUnpublished();
+  const server = new AuthServer(parsed.data, keys);
   await server.start();
   return server;
 }

@@ -1,4 +1,4 @@
-import { HarnessError } from '../../harness/errors.ts';
+import { HarnessError } from '../../common/index.ts';
 
 /** Why the auth-server mock refused to do something it was asked to do. */
 export type AuthServerErrorCode =

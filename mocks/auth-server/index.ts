@@ -10,6 +10,8 @@
  * Keys: RS256, 2048-bit, generated once when the server starts (and on `addKey`), kid = RFC 7638
  * thumbprint. The newest key signs; `retireKey` drops a key from the JWKS. `keys: cachedKeys()`
  * shares generated keys between the servers of one process (the in-process runtime does).
+ * `rotateKeyAfterJwks: N` (ROTATE_KEY_AFTER_JWKS) starts mid-rotation: a second key signs every
+ * token and joins the JWKS only after N JWKS answers (`key.rotated` in the log).
  *
  * Token endpoint: `grant_type=client_credentials`, client via HTTP Basic or form (any client
  * unless `clients` is set), optional `scope`, RFC 8707 `resource` -> `aud` (no resource, no aud).
@@ -45,4 +47,5 @@ export { AdminMintRequestSchema, AdminJwksFaultRequestSchema } from './admin-api
 export type { AdminMintRequest, AdminJwksFaultRequest } from './admin-api.ts';
 export type { OAuthClient } from './token-endpoint.ts';
 export { cachedKeys, freshKeys } from './key-ring.ts';
+export { rotateKeyAfterJwksFromEnv, ROTATE_KEY_AFTER_JWKS_ENV } from './rotation-env.ts';
 export type { KeySource, SigningKey } from './key-ring.ts';

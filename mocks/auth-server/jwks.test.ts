@@ -1,7 +1,7 @@
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import type { JWK } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { JWKS_FAULTS, startAuthServer } from './index.ts';
+import { JWKS_FAULTS, rotateKeyAfterJwksFromEnv, startAuthServer } from './index.ts';
 import type { StartedAuthServer } from './index.ts';
 
 async function publishedKids(jwksUrl: string): Promise<string[]> {
@@ -76,6 +76,50 @@ describe('key rotation', () => {
     ['the last key', undefined, 'ERR_AUTH_SERVER_LAST_KEY'],
   ])('refuses to retire %s', (_case, kid, code) => {
     expect(() => auth.retireKey(kid ?? auth.kids()[0]!)).toThrow(expect.objectContaining({ code }));
+  });
+});
+
+describe('a rotation under way (rotateKeyAfterJwks)', () => {
+  it('signs with a new key that joins the JWKS only after the given number of JWKS answers', async () => {
+    await using own = await startAuthServer({ rotateKeyAfterJwks: 2 });
+    const [old] = own.kids();
+    const token = await own.mint('valid');
+    const rotated = decodeProtectedHeader(token).kid;
+    expect(rotated).not.toBe(old);
+    expect(own.kids()).toEqual([old]);
+    expect(await publishedKids(own.jwksUrl)).toEqual([old]);
+    expect(await publishedKids(`${own.url}/.well-known/jwks.json`)).toEqual([old]);
+    expect(await publishedKids(own.jwksUrl)).toEqual([old, rotated]);
+    expect(own.kids()).toEqual([old, rotated]);
+    expect(own.log.entries.filter((entry) => entry.event === 'key.rotated')).toEqual([
+      expect.objectContaining({ kid: rotated, kids: [old, rotated], after_jwks_answers: 2 }),
+    ]);
+    await expect(jwtVerify(token, createRemoteJWKSet(new URL(own.jwksUrl)), { issuer: own.issuer, algorithms: ['RS256'] })).resolves.toBeDefined();
+  });
+
+  it('does not count faulted JWKS requests as answers', async () => {
+    await using own = await startAuthServer({ rotateKeyAfterJwks: 1 });
+    await own.setJwksFault('http-500');
+    await fetch(own.jwksUrl);
+    await own.setJwksFault(null);
+    expect(await publishedKids(own.jwksUrl)).toHaveLength(1);
+    expect(await publishedKids(own.jwksUrl)).toHaveLength(2);
+  });
+
+  it.each([0, -1, 1.5])('refuses rotateKeyAfterJwks %s with ERR_AUTH_SERVER_OPTIONS', async (rotateKeyAfterJwks) => {
+    await expect(startAuthServer({ rotateKeyAfterJwks })).rejects.toMatchObject({ code: 'ERR_AUTH_SERVER_OPTIONS' });
+  });
+
+  it.each([['0'], ['two'], ['-3']])('refuses ROTATE_KEY_AFTER_JWKS=%s, naming the variable', (raw) => {
+    expect(() => rotateKeyAfterJwksFromEnv({ ROTATE_KEY_AFTER_JWKS: raw })).toThrow(
+      expect.objectContaining({ code: 'ERR_AUTH_SERVER_OPTIONS', message: expect.stringContaining('ROTATE_KEY_AFTER_JWKS must be a positive integer') }),
+    );
+  });
+
+  it('reads ROTATE_KEY_AFTER_JWKS, and no rotation when it is unset or empty', () => {
+    expect(rotateKeyAfterJwksFromEnv({ ROTATE_KEY_AFTER_JWKS: '3' })).toBe(3);
+    expect(rotateKeyAfterJwksFromEnv({ ROTATE_KEY_AFTER_JWKS: '' })).toBeUndefined();
+    expect(rotateKeyAfterJwksFromEnv({})).toBeUndefined();
   });
 });
 

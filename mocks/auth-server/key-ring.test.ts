@@ -1,6 +1,6 @@
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { ManualClock } from '../shared/index.ts';
+import { ManualClock } from '../../common/index.ts';
 import { cachedKeys, startAuthServer } from './index.ts';
 
 describe('cachedKeys', () => {

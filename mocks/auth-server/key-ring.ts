@@ -54,10 +54,12 @@ export function cachedKeys(): KeySource {
 
 /**
  * The server's keys, newest last; the newest is the signing key. A "stray" key, never published,
- * is made on first need for the `unknown-kid` and `foreign-key` token kinds, then reused.
+ * is made on first need for the `unknown-kid` and `foreign-key` token kinds, then reused. An
+ * unpublished key (a rotation the JWKS does not show yet) signs before it is in the set.
  */
 export class KeyRing {
   readonly #keys: SigningKey[] = [];
+  #unpublished: SigningKey | undefined;
   readonly #source: KeySource;
   #taken = 0;
   #stray: Promise<SigningKey> | undefined;
@@ -73,10 +75,29 @@ export class KeyRing {
     return ring;
   }
 
-  /** Generates a key and makes it the signing key. */
+  /** Generates a key and makes it the signing key (publishing an unpublished one first). */
   async add(): Promise<SigningKey> {
     const key = await this.#source(this.#taken++);
+    this.publish();
     this.#keys.push(key);
+    return key;
+  }
+
+  /** Generates a key that signs from now on but is not in the JWKS until `publish()`: a rotation under way. */
+  async addUnpublished(): Promise<SigningKey> {
+    if (this.#unpublished) throw new AuthServerError('ERR_AUTH_SERVER_OPTIONS', `a rotation is already under way (kid "${this.#unpublished.kid}")`);
+    const key = await this.#source(this.#taken++);
+    this.#unpublished = key;
+    return key;
+  }
+
+  /** Puts the unpublished key, if any, in the set; returns it. */
+  publish(): SigningKey | undefined {
+    const key = this.#unpublished;
+    if (key) {
+      this.#keys.push(key);
+      this.#unpublished = undefined;
+    }
     return key;
   }
 
@@ -90,9 +111,9 @@ export class KeyRing {
     this.#keys.splice(index, 1);
   }
 
-  /** The signing key: the most recently added one still in the set. */
+  /** The signing key: the unpublished one, else the most recently added one still in the set. */
   current(): SigningKey {
-    const key = this.#keys.at(-1);
+    const key = this.#unpublished ?? this.#keys.at(-1);
     // create() adds one key and retire() never removes the last, so this only guards misuse.
     if (!key) throw new AuthServerError('ERR_AUTH_SERVER_MINT', 'no signing key');
     return key;

@@ -1,10 +1,12 @@
 /**
  * The auth-server mock as a process (a container's command). Environment: PORT, HOST,
  * ISSUER (optional; default the server's own URL), JWKS_PORT (optional; default any free port),
- * AUTH_REGISTRATION=1 (optional; offer dynamic client registration).
+ * ROTATE_KEY_AFTER_JWKS (optional; see rotateKeyAfterJwksFromEnv), AUTH_REGISTRATION=1 (optional; offer
+ * dynamic client registration).
  */
-import { jsonLinesSink, listenOptionsFromEnv, runMain } from '../shared/index.ts';
-import { startAuthServer } from './index.ts';
+import { jsonLinesSink } from '../../common/index.ts';
+import { listenOptionsFromEnv, runMain } from '../shared/index.ts';
+import { rotateKeyAfterJwksFromEnv, startAuthServer } from './index.ts';
 
 await runMain('auth-server', () =>
   startAuthServer({
@@ -12,6 +14,7 @@ await runMain('auth-server', () =>
     issuer: process.env.ISSUER || undefined,
     jwksPort: process.env.JWKS_PORT ? Number(process.env.JWKS_PORT) : undefined,
     registration: process.env.AUTH_REGISTRATION === '1',
+    rotateKeyAfterJwks: rotateKeyAfterJwksFromEnv(process.env),
     log: jsonLinesSink,
   }),
 );

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { base64url, SignJWT, UnsecuredJWT } from 'jose';
 import type { JWTPayload } from 'jose';
 import * as z from 'zod';
-import type { Clock } from '../shared/index.ts';
+import type { Clock } from '../../common/index.ts';
 import { AuthServerError } from './errors.ts';
 import type { KeyRing, SigningKey } from './key-ring.ts';
 import { assertTokenKind, NOT_A_JWT, WRONG_AUDIENCE, WRONG_ISSUER } from './token-kinds.ts';

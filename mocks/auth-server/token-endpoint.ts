@@ -1,6 +1,6 @@
 import express from 'express';
 import type { Request, Response, Router } from 'express';
-import type { ServiceLog } from '../shared/index.ts';
+import type { ServiceLog } from '../../common/index.ts';
 import type { Minted, MintOptions } from './mint.ts';
 
 /** A registered client; when the server has a client list, only these may get tokens. */

@@ -1,7 +1,7 @@
 import { compactVerify, createRemoteJWKSet, decodeJwt, decodeProtectedHeader, errors, exportSPKI, importJWK, jwtVerify } from 'jose';
 import type { CryptoKey, JWK, JWTVerifyOptions } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ManualClock } from '../shared/index.ts';
+import { ManualClock } from '../../common/index.ts';
 import { describeTokenKind, NOT_A_JWT, startAuthServer, TOKEN_KINDS, WRONG_AUDIENCE, WRONG_ISSUER } from './index.ts';
 import type { StartedAuthServer, TokenKind, TokenVerdict } from './index.ts';
 

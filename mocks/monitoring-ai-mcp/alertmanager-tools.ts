@@ -1,6 +1,6 @@
 import * as z from 'zod';
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import type { Clock } from '../shared/index.ts';
+import type { Clock } from '../../common/index.ts';
+import type { ToolHost } from '../shared/index.ts';
 import { errorResult, textResult } from '../shared/index.ts';
 import { MatcherSchema } from './fixtures.ts';
 import type { Alert, Fixtures, Matcher, Silence } from './fixtures.ts';
@@ -66,7 +66,7 @@ function silenceState(startsAt: number, endsAt: number, now: number): Silence['s
  * @example
  * registerAlertmanagerTools(server, { fixtures, silences: store, clock: systemClock });
  */
-export function registerAlertmanagerTools(server: McpServer, context: AlertmanagerToolsContext): void {
+export function registerAlertmanagerTools(server: ToolHost, context: AlertmanagerToolsContext): void {
   const { alerts } = context.fixtures.alertmanager;
   const allSilences = () => [...context.fixtures.alertmanager.silences, ...context.silences.created];
 

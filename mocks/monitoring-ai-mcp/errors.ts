@@ -1,4 +1,4 @@
-import { HarnessError } from '../../harness/errors.ts';
+import { HarnessError } from '../../common/index.ts';
 
 /** Why the monitoring-ai-mcp mock refused to start. */
 export type MonitoringAiMcpErrorCode =

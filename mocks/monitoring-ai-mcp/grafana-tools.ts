@@ -1,6 +1,6 @@
 import * as z from 'zod';
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { errorResult, textResult } from '../shared/index.ts';
+import type { ToolHost } from '../shared/index.ts';
 import type { Fixtures } from './fixtures.ts';
 
 /** Tool names of the grafana toolset, in the order tools/list gives them. */
@@ -13,7 +13,7 @@ export const GRAFANA_TOOLS = ['search_dashboards', 'get_dashboard_by_uid', 'list
  * @example
  * registerGrafanaTools(server, fixtures);
  */
-export function registerGrafanaTools(server: McpServer, fixtures: Fixtures): void {
+export function registerGrafanaTools(server: ToolHost, fixtures: Fixtures): void {
   const { dashboards, datasources, queries } = fixtures.grafana;
 
   server.registerTool(

@@ -2,7 +2,9 @@
  * # monitoring-ai-mcp: the lenient unified MCP server (monitoring-ai/mcp/unified_mcp_server.py)
  *
  * Streamable HTTP (SDK stateless mode: a fresh McpServer + transport per POST; GET/DELETE 405 with
- * the SDK's JSON-RPC body) at `/monitoring/v1/mcp?toolset=grafana|alertmanager`. Each toolset lists
+ * the SDK's JSON-RPC body) at `/monitoring/v1/mcp?toolset=grafana|alertmanager`, in the MCP
+ * revisions `mcpRevisions` (MCP_REVISIONS) names: 2025-11-25 on the v1 SDK, 2026-07-28 on the v2
+ * SDK, both by default (see mocks/shared/mcp-revisions.ts). Each toolset lists
  * four tools answering from `fixtures.json` (or `options.fixtures`); `create_silence` keeps what it
  * creates for the life of the server.
  *

@@ -2,8 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { generateKeyPair, SignJWT } from 'jose';
 import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { connectMcpClient, ManualClock } from '../shared/index.ts';
-import type { LogEntry } from '../shared/index.ts';
+import { ManualClock } from '../../common/index.ts';
+import type { LogEntry } from '../../common/index.ts';
+import { connectMcpClient } from '../shared/index.ts';
 import { startMonitoringAiMcp, TOOLSET_TOOLS, TOOLSETS } from './index.ts';
 
 function text(result: unknown): string {

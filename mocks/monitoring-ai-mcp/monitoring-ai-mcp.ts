@@ -1,19 +1,10 @@
 import express from 'express';
 import type { RequestHandler } from 'express';
 import * as z from 'zod';
-import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import {
-  decodeOnlyAuth,
-  jsonFallbackHandlers,
-  JSON_RPC_SERVER_ERROR,
-  lazySchemaValidator,
-  listen,
-  sendJsonRpcError,
-  ServiceLog,
-  statelessMcpRouter,
-  systemClock,
-} from '../shared/index.ts';
-import type { Clock, LogSink, Started } from '../shared/index.ts';
+import { listen, ServiceLog, systemClock } from '../../common/index.ts';
+import type { Clock, LogSink, Started } from '../../common/index.ts';
+import { decodeOnlyAuth, jsonFallbackHandlers, JSON_RPC_SERVER_ERROR, mcpRevisionsRouter, MCP_REVISIONS, sendJsonRpcError } from '../shared/index.ts';
+import type { McpRevision } from '../shared/index.ts';
 import { ALERTMANAGER_TOOLS, registerAlertmanagerTools } from './alertmanager-tools.ts';
 import type { SilenceStore } from './alertmanager-tools.ts';
 import { MonitoringAiMcpError } from './errors.ts';
@@ -43,6 +34,8 @@ export interface MonitoringAiMcpOptions {
   /** Fixtures to answer from; defaults to `fixtures.json` next to this module (or `fixturesFile`). */
   fixtures?: Fixtures;
   fixturesFile?: string;
+  /** MCP_REVISIONS: the MCP revisions served; default both (2025-11-25 on the v1 SDK, 2026-07-28 on the v2 SDK). */
+  mcpRevisions?: readonly McpRevision[];
 }
 
 export interface StartedMonitoringAiMcp extends Started {
@@ -88,12 +81,12 @@ export async function startMonitoringAiMcp(options: MonitoringAiMcpOptions = {})
   });
   app.use(MONITORING_AI_MCP_PATH, decodeOnlyAuth(log), toolsetGate());
   app.use(
-    statelessMcpRouter(MONITORING_AI_MCP_PATH, (req) => {
+    mcpRevisionsRouter(MONITORING_AI_MCP_PATH, options.mcpRevisions ?? MCP_REVISIONS, (req) => {
       const toolset = ToolsetSchema.parse(req.query.toolset);
-      const server = new McpServer({ name: `monitoring-ai-mcp-${toolset}`, version: '1.0.0' }, { jsonSchemaValidator: lazySchemaValidator() });
-      if (toolset === 'grafana') registerGrafanaTools(server, fixtures);
-      else registerAlertmanagerTools(server, { fixtures, silences, clock });
-      return server;
+      return {
+        info: { name: `monitoring-ai-mcp-${toolset}`, version: '1.0.0' },
+        register: (host) => (toolset === 'grafana' ? registerGrafanaTools(host, fixtures) : registerAlertmanagerTools(host, { fixtures, silences, clock })),
+      };
     }),
   );
   app.use(...jsonFallbackHandlers());
@@ -102,6 +95,7 @@ export async function startMonitoringAiMcp(options: MonitoringAiMcpOptions = {})
   log.write('server.started', {
     url: listening.url,
     audience: options.audience ?? null,
+    mcpRevisions: [...(options.mcpRevisions ?? MCP_REVISIONS)],
     detail:
       options.audience === undefined
         ? 'MCP_JWT_AUDIENCE not set; tokens are decoded for logging only'

@@ -1,7 +1,7 @@
 import type { RequestHandler, Response } from 'express';
 import * as z from 'zod';
 import { bearerToken, decodeOnlyAuth } from '../shared/index.ts';
-import type { ServiceLog } from '../shared/index.ts';
+import type { ServiceLog } from '../../common/index.ts';
 import type { TokenValidator } from './token-validator.ts';
 
 /** `strict`: auth.py as deployed (verify the JWT); `decode-only`: the seed's Option 2 (decode, log, allow). */

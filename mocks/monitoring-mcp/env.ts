@@ -1,7 +1,9 @@
-import { jsonLinesSink, listenOptionsFromEnv, proxiedFetch } from '../shared/index.ts';
+import { jsonLinesSink, proxiedFetch } from '../../common/index.ts';
+import { listenOptionsFromEnv, MCP_REVISIONS_ENV, parseMcpRevisions } from '../shared/index.ts';
 import { AuthModeSchema } from './auth.ts';
 import { MonitoringMcpError } from './errors.ts';
 import type { MonitoringMcpOptions } from './monitoring-mcp.ts';
+import { parsePyJwtVersion, PYJWT_VERSION_ENV } from './pyjwt-versions.ts';
 
 function flag(env: NodeJS.ProcessEnv, name: string): boolean {
   const value = (env[name] ?? '').trim().toLowerCase();
@@ -21,8 +23,10 @@ function positive(env: NodeJS.ProcessEnv, name: string): number | undefined {
 /**
  * The options `main.ts` starts the server with: PORT, HOST, MCP_JWT_AUDIENCE, MCP_JWT_ISSUER,
  * MCP_JWKS_URL, MCP_JWT_VERIFY_AUDIENCE, MCP_AUTH_MODE, PROMETHEUS_BASE_URL, MCP_JWKS_TIMEOUT_MS,
- * MCP_AUTHORIZATION_SERVER and MCP_RESOURCE_URL (RFC 9728 metadata, opt-in),
- * and HTTP_PROXY (all outbound traffic through it). Bad values are ERR_MONITORING_MCP_OPTIONS.
+ * PYJWT_VERSION (the PyJWT release whose PyJWKClient the JWKS client behaves as; default the
+ * current one), MCP_REVISIONS (2025-11-25, 2026-07-28 or both, the default), MCP_AUTHORIZATION_SERVER
+ * and MCP_RESOURCE_URL (RFC 9728 metadata, opt-in), and HTTP_PROXY (all outbound traffic through it).
+ * Bad values are ERR_MONITORING_MCP_OPTIONS.
  *
  * @example
  * await startMonitoringMcp(monitoringMcpOptionsFromEnv(process.env));
@@ -36,6 +40,8 @@ export function monitoringMcpOptionsFromEnv(env: NodeJS.ProcessEnv = process.env
     ...listenOptionsFromEnv(env),
     authMode: mode.data,
     verifyAudience: flag(env, 'MCP_JWT_VERIFY_AUDIENCE'),
+    pyjwtVersion: parsePyJwtVersion(env[PYJWT_VERSION_ENV], PYJWT_VERSION_ENV),
+    mcpRevisions: parseMcpRevisions(env[MCP_REVISIONS_ENV], MCP_REVISIONS_ENV),
     fetch: proxiedFetch(env.HTTP_PROXY || undefined),
     log: jsonLinesSink,
   };

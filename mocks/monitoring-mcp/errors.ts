@@ -1,4 +1,4 @@
-import { HarnessError } from '../../harness/errors.ts';
+import { HarnessError } from '../../common/index.ts';
 
 /** Codes of the monitoring-mcp mock: its JWKS client, and its refusal to start. */
 export type MonitoringMcpErrorCode =

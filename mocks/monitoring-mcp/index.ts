@@ -2,12 +2,15 @@
  * # monitoring-mcp: the strict MCP server (monitoring-mcp/src/shared/auth.py)
  *
  * `GET /` answers `{"service":"Monitoring AI MCP Server","tools":[...six tools]}` without auth.
- * Streamable HTTP (SDK stateless mode) at `/v1/mcp` behind the auth middleware:
+ * Streamable HTTP (SDK stateless mode; MCP_REVISIONS 2025-11-25 on the v1 SDK, 2026-07-28 on the
+ * v2 SDK, both by default) at `/v1/mcp` behind the auth middleware:
  * - MCP_JWT_AUDIENCE unset or empty: development mode, nothing checked (`auth.skipped`);
  * - `authMode: 'decode-only'` (MCP_AUTH_MODE, the seed's Option 2): decode, log, allow all;
  * - strict (default): RS256 JWT, key by kid from the JWKS through JwksClient (PyJWKClient's
- *   caching: 300 s lifespan on the injected Clock, one refetch per unknown kid, no cooldown, a
- *   failed fetch clears the cache), signature, then PyJWT's claim checks (iat, nbf, exp, iss if
+ *   caching as the release PYJWT_VERSION has it, 2.12 to 2.15, default 2.15: 300 s lifespan on the
+ *   injected Clock; the unknown-kid refetch, every time up to 2.13, held by a 30 s cooldown from
+ *   2.14; a failed fetch clears the cache in 2.12 and keeps it from 2.13; redirects followed up to
+ *   2.13; see pyjwt-versions.ts), signature, then PyJWT's claim checks (iat, nbf, exp, iss if
  *   MCP_JWT_ISSUER is set; `aud` only with `verifyAudience`, the production fix).
  *
  * Rejections: 401 `{"error":"invalid_token","error_description":"The access token is malformed or invalid"}`
@@ -36,6 +39,17 @@ export type { AuthMode, MonitoringMcpAuthOptions } from './auth.ts';
 export { TokenValidator, AUTH_CAUSES, AuthCauseSchema, ALLOWED_ALGORITHM } from './token-validator.ts';
 export type { AuthCause, TokenCheck, TokenValidatorOptions } from './token-validator.ts';
 export { JwksClient } from './jwks-client.ts';
+export {
+  PYJWT_VERSIONS,
+  PyJwtVersionSchema,
+  DEFAULT_PYJWT_VERSION,
+  PYJWT_VERSION_ENV,
+  pyJwtBehaviour,
+  parsePyJwtVersion,
+  describePyJwtBehaviour,
+  unknownPyJwtVersionMessage,
+} from './pyjwt-versions.ts';
+export type { PyJwtVersion, PyJwtBehaviour, UnknownKidRefetch } from './pyjwt-versions.ts';
 export type { JwksClientOptions, JwksSigningKey } from './jwks-client.ts';
 export { MONITORING_MCP_TOOLS, MONITORING_MCP_SERVICE_NAME, registerMonitoringMcpTools } from './tools.ts';
 export type { MonitoringMcpToolsContext } from './tools.ts';

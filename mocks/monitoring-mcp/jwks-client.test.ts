@@ -1,18 +1,23 @@
 import { describe, expect, it } from 'vitest';
 import { startAuthServer } from '../auth-server/index.ts';
 import type { JwksFault, StartedAuthServer } from '../auth-server/index.ts';
-import { listen, ManualClock } from '../shared/index.ts';
-import { JwksClient } from './index.ts';
-import type { MonitoringMcpErrorCode } from './index.ts';
+import { listen, ManualClock } from '../../common/index.ts';
+import { JwksClient, PYJWT_VERSIONS } from './index.ts';
+import type { MonitoringMcpErrorCode, PyJwtVersion } from './index.ts';
 
 const LIFESPAN_MS = 300_000;
 // Short enough for the `slow` fault (slowMs below) to time out fast, long enough for a loaded CI box.
 const SLOW_TIMEOUT_MS = 400;
 
-async function setup(timeoutMs = 2000): Promise<{ clock: ManualClock; auth: StartedAuthServer; jwks: JwksClient } & AsyncDisposable> {
+const COOLDOWN_MS = 30_000;
+
+async function setup(
+  timeoutMs = 2000,
+  pyjwtVersion: PyJwtVersion = '2.12',
+): Promise<{ clock: ManualClock; auth: StartedAuthServer; jwks: JwksClient } & AsyncDisposable> {
   const clock = new ManualClock();
   const auth = await startAuthServer({ clock, slowMs: 10_000 });
-  const jwks = new JwksClient({ url: auth.jwksUrl, clock, timeoutMs });
+  const jwks = new JwksClient({ url: auth.jwksUrl, clock, timeoutMs, pyjwtVersion });
   return { clock, auth, jwks, [Symbol.asyncDispose]: () => auth.close() };
 }
 
@@ -31,7 +36,7 @@ async function serveBody(body: string) {
   return Object.assign(listening, { [Symbol.asyncDispose]: () => listening.close() });
 }
 
-describe('JwksClient', () => {
+describe('JwksClient as PyJWT 2.12', () => {
   it('serves keys from the cached set until the lifespan has passed, then refetches', async () => {
     await using t = await setup();
     const kid = firstKid(t.auth);
@@ -131,5 +136,129 @@ describe('JwksClient', () => {
 
   it.each([0, -1])('refuses a lifespan of %s seconds', (lifespanSeconds) => {
     expect(() => new JwksClient({ url: 'http://127.0.0.1:1/jwks', lifespanSeconds })).toThrow(expect.objectContaining({ code: 'ERR_MONITORING_MCP_OPTIONS' }));
+  });
+});
+
+/** A loopback server answering every request with a redirect to `location`. */
+async function redirectTo(location: string) {
+  const listening = await listen((_req, res) => {
+    res.statusCode = 302;
+    res.setHeader('location', location);
+    res.end();
+  });
+  return Object.assign(listening, { [Symbol.asyncDispose]: () => listening.close() });
+}
+
+describe('JwksClient by PyJWT version', () => {
+  const always: PyJwtVersion[] = ['2.12', '2.13'];
+  const cooldown: PyJwtVersion[] = ['2.14', '2.15'];
+
+  it('behaves as the current release, 2.15, when no version is given', () => {
+    const jwks = new JwksClient({ url: 'http://127.0.0.1:1/jwks' });
+    expect(jwks.behaviour.version).toBe('2.15');
+  });
+
+  it.each(PYJWT_VERSIONS)('keeps a set 300 s and waits 30 s for a JWKS answer by default on %s', async (version) => {
+    await using t = await setup(undefined, version);
+    const defaults = new JwksClient({ url: t.auth.jwksUrl, clock: t.clock, pyjwtVersion: version });
+    expect(defaults.timeoutMs).toBe(30_000);
+    const kid = firstKid(t.auth);
+    await defaults.getSigningKey(kid);
+    t.clock.advance(LIFESPAN_MS);
+    await defaults.getSigningKey(kid);
+    expect(t.auth.jwksRequests).toBe(1);
+    t.clock.advance(1);
+    await defaults.getSigningKey(kid);
+    expect(t.auth.jwksRequests).toBe(2);
+  });
+
+  it.each(always)('refetches on every unknown kid, with no cooldown, on %s', async (version) => {
+    await using t = await setup(2000, version);
+    await t.jwks.getSigningKey(firstKid(t.auth));
+    const added = await t.auth.addKey();
+    expect((await t.jwks.getSigningKey(added)).kid).toBe(added);
+    expect(t.auth.jwksRequests).toBe(2);
+    await expect(t.jwks.getSigningKey('no-such-kid')).rejects.toMatchObject({ code: 'ERR_JWKS_NO_MATCHING_KEY' });
+    expect(t.auth.jwksRequests).toBe(3);
+  });
+
+  it.each(cooldown)('does not refetch for an unknown kid within cooldown_duration (30 s) of the last fetch on %s', async (version) => {
+    await using t = await setup(2000, version);
+    await t.jwks.getSigningKey(firstKid(t.auth));
+    const added = await t.auth.addKey();
+    t.clock.advance(COOLDOWN_MS - 1);
+    const error = await t.jwks.getSigningKey(added).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'ERR_JWKS_NO_MATCHING_KEY' });
+    expect((error as Error).message).toContain(`PyJWT ${version}: an unknown kid refetches the JWKS only when cooldown_duration (30 s)`);
+    expect(t.auth.jwksRequests).toBe(1);
+    t.clock.advance(1);
+    expect((await t.jwks.getSigningKey(added)).kid).toBe(added);
+    expect(t.auth.jwksRequests).toBe(2);
+  });
+
+  it.each(cooldown)('counts the cooldown from a cold fetch too: a kid the first fetched set lacks fails at once on %s', async (version) => {
+    await using t = await setup(2000, version);
+    await expect(t.jwks.getSigningKey('no-such-kid')).rejects.toMatchObject({ code: 'ERR_JWKS_NO_MATCHING_KEY' });
+    expect(t.auth.jwksRequests).toBe(1);
+  });
+
+  it.each<PyJwtVersion>(['2.13', '2.14', '2.15'])('keeps the cached set when a refetch fails, and serves known kids from it, on %s', async (version) => {
+    await using t = await setup(2000, version);
+    const kid = firstKid(t.auth);
+    await t.jwks.getSigningKey(kid);
+    t.clock.advance(COOLDOWN_MS);
+    await t.auth.setJwksFault('http-500');
+    await expect(t.jwks.getSigningKey('no-such-kid')).rejects.toMatchObject({ code: 'ERR_JWKS_UNREACHABLE', networkCode: 'HTTP_500' });
+    expect(t.jwks.cachedJwkSet).toBeDefined();
+    const requests = t.auth.jwksRequests;
+    expect((await t.jwks.getSigningKey(kid)).kid).toBe(kid);
+    expect(t.auth.jwksRequests).toBe(requests);
+  });
+
+  it.each<PyJwtVersion>(['2.13', '2.14', '2.15'])('never serves a kept set once it has expired on %s', async (version) => {
+    await using t = await setup(2000, version);
+    const kid = firstKid(t.auth);
+    await t.jwks.getSigningKey(kid);
+    t.clock.advance(LIFESPAN_MS + 1);
+    await t.auth.setJwksFault('http-500');
+    await expect(t.jwks.getSigningKey(kid)).rejects.toMatchObject({ code: 'ERR_JWKS_UNREACHABLE' });
+    expect(t.jwks.cachedJwkSet).toBeUndefined();
+    await t.auth.setJwksFault(null);
+    expect((await t.jwks.getSigningKey(kid)).kid).toBe(kid);
+  });
+
+  it('clears the cached set when a refetch fails on 2.12, so a known kid refetches', async () => {
+    await using t = await setup(2000, '2.12');
+    const kid = firstKid(t.auth);
+    await t.jwks.getSigningKey(kid);
+    await t.auth.setJwksFault('http-500');
+    await expect(t.jwks.getSigningKey('no-such-kid')).rejects.toMatchObject({ code: 'ERR_JWKS_UNREACHABLE' });
+    expect(t.jwks.cachedJwkSet).toBeUndefined();
+    await expect(t.jwks.getSigningKey(kid)).rejects.toMatchObject({ code: 'ERR_JWKS_UNREACHABLE' });
+  });
+
+  it.each(always)('follows a redirect of the JWKS URL on %s', async (version) => {
+    await using t = await setup(2000, version);
+    await using redirect = await redirectTo(t.auth.jwksUrl);
+    const jwks = new JwksClient({ url: redirect.url, clock: t.clock, pyjwtVersion: version, timeoutMs: 2000 });
+    const kid = firstKid(t.auth);
+    expect((await jwks.getSigningKey(kid)).kid).toBe(kid);
+    expect(t.auth.jwksRequests).toBe(1);
+  });
+
+  it.each(cooldown)('fails on a redirect of the JWKS URL, without following it, on %s', async (version) => {
+    await using t = await setup(2000, version);
+    await using redirect = await redirectTo(t.auth.jwksUrl);
+    const jwks = new JwksClient({ url: redirect.url, clock: t.clock, pyjwtVersion: version, timeoutMs: 2000 });
+    const error = await jwks.getSigningKey(firstKid(t.auth)).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'ERR_JWKS_UNREACHABLE', networkCode: 'HTTP_302' });
+    expect((error as Error).message).toContain('HTTP Error 302');
+    expect(t.auth.jwksRequests).toBe(0);
+  });
+
+  it.each(['2.11', '3.0', 'latest'])('refuses the unknown version %s, naming the known ones', (version) => {
+    expect(() => new JwksClient({ url: 'http://127.0.0.1:1/jwks', pyjwtVersion: version as PyJwtVersion })).toThrow(
+      expect.objectContaining({ code: 'ERR_MONITORING_MCP_OPTIONS', message: expect.stringContaining('2.12, 2.13, 2.14, 2.15') }),
+    );
   });
 });

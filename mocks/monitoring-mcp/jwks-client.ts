@@ -1,19 +1,24 @@
 import { importJWK } from 'jose';
 import type { CryptoKey, JWK } from 'jose';
-import { describeNetworkError, networkErrorCode, systemClock } from '../shared/index.ts';
-import type { Clock, Fetch, ServiceLog } from '../shared/index.ts';
+import { systemClock } from '../../common/index.ts';
+import type { Clock, Fetch, ServiceLog } from '../../common/index.ts';
+import { describeNetworkError, networkErrorCode } from '../shared/index.ts';
 import { MonitoringMcpError } from './errors.ts';
+import { DEFAULT_PYJWT_VERSION, describePyJwtBehaviour, pyJwtBehaviour } from './pyjwt-versions.ts';
+import type { PyJwtBehaviour, PyJwtVersion } from './pyjwt-versions.ts';
 
 export interface JwksClientOptions {
   /** The JWKS endpoint (MCP_JWKS_URL). */
   url: string;
   /** Outbound fetch; in the harness it goes through the node's network shim. */
   fetch?: Fetch;
-  /** Time source of the cache lifespan. */
+  /** Time source of the cache lifespan and of the unknown-kid cooldown. */
   clock?: Clock;
-  /** PyJWKClient `lifespan`: seconds a fetched JWK set is served from cache. Default 300; must be > 0. */
+  /** The PyJWT release to behave as (see pyjwt-versions.ts); default the current one. */
+  pyjwtVersion?: PyJwtVersion;
+  /** PyJWKClient `lifespan`: seconds a fetched JWK set is served from cache. Default the version's (300); must be > 0. */
   lifespanSeconds?: number;
-  /** Whole-request timeout in ms (PyJWKClient's `timeout`, 30 s there; 5 s here so a hung JWKS shows quickly). */
+  /** Whole-request timeout in ms (PyJWKClient's `timeout`). Default the version's (30 s). */
   timeoutMs?: number;
   /** Where `jwks.fetched` / `jwks.fetch_failed` entries go. */
   log?: ServiceLog;
@@ -36,8 +41,6 @@ interface UsableKey {
   readonly key: CryptoKey | Uint8Array;
 }
 
-const DEFAULT_LIFESPAN_SECONDS = 300;
-const DEFAULT_TIMEOUT_MS = 5000;
 
 // PyJWK infers the algorithm from kty (and crv) when the JWK has no `alg`.
 function inferAlgorithm(jwk: Record<string, unknown>): string | undefined {
@@ -67,18 +70,21 @@ function isJsonObject(value: unknown): value is Record<string, unknown> {
 }
 
 
-
 /**
- * PyJWT's `PyJWKClient` (jwt/jwks_client.py, with `JWKSetCache`), call for call:
+ * PyJWT's `PyJWKClient` (jwt/jwks_client.py, with `JWKSetCache`), call for call, as the release
+ * `pyjwtVersion` has it (the behaviours are rows of pyjwt-versions.ts, not branches here):
  * - the fetched JSON is cached as is for `lifespanSeconds` (expired when now > fetched + lifespan);
- * - `getSigningKey(kid)` looks in the cached set; on no match it refetches ONCE (`refresh=True`,
- *   no cooldown: every miss refetches) and then fails with ERR_JWKS_NO_MATCHING_KEY;
- * - a fetch that fails (connection, HTTP error status, timeout, body not JSON) clears the cache,
- *   PyJWT's `finally: put(None)`; a body that is JSON but not a usable key set (e.g. `{"keys":[]}`)
- *   IS cached, so it keeps failing from cache until the lifespan ends, as in PyJWT.
+ * - `getSigningKey(kid)` looks in the cached set; on no match it refetches once (2.12, 2.13: every
+ *   miss; from 2.14: only when `cooldown_duration` has passed since the last fetch, else it fails
+ *   at once) and then fails with ERR_JWKS_NO_MATCHING_KEY;
+ * - a fetch that fails (connection, HTTP error status, timeout, body not JSON) clears the cache in
+ *   2.12 (`finally: put(None)`) and keeps it from 2.13 on (an expired set is still never served);
+ *   a body that is JSON but not a usable key set (e.g. `{"keys":[]}`) IS cached, so it keeps
+ *   failing from cache until the lifespan ends;
+ * - a 3xx answer is followed up to 2.13 and is a fetch failure from 2.14 on.
  *
  * @example
- * const jwks = new JwksClient({ url: auth.jwksUrl, clock, timeoutMs: 200 });
+ * const jwks = new JwksClient({ url: auth.jwksUrl, clock, pyjwtVersion: '2.12', timeoutMs: 200 });
  * const { key } = await jwks.getSigningKey(kid);
  */
 export class JwksClient {
@@ -88,15 +94,19 @@ export class JwksClient {
   readonly #lifespanMs: number;
   readonly #timeoutMs: number;
   readonly #log: ServiceLog | undefined;
+  readonly #behaviour: PyJwtBehaviour;
   #cache: { data: unknown; fetchedAt: number } | undefined;
+  /** When the last fetch started (success or not): the reference of the unknown-kid cooldown. */
+  #lastFetchAt: number | undefined;
   readonly #parsed = new WeakMap<object, Promise<UsableKey[]>>();
 
   constructor(options: JwksClientOptions) {
-    const lifespan = options.lifespanSeconds ?? DEFAULT_LIFESPAN_SECONDS;
+    const behaviour = pyJwtBehaviour(options.pyjwtVersion ?? DEFAULT_PYJWT_VERSION);
+    const lifespan = options.lifespanSeconds ?? behaviour.lifespanSeconds;
     if (!(lifespan > 0)) {
       throw new MonitoringMcpError('ERR_MONITORING_MCP_OPTIONS', `Lifespan must be greater than 0, the input is "${lifespan}"`);
     }
-    const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const timeoutMs = options.timeoutMs ?? behaviour.timeoutSeconds * 1000;
     if (!(timeoutMs > 0)) throw new MonitoringMcpError('ERR_MONITORING_MCP_OPTIONS', `JWKS timeout must be greater than 0 ms, got ${timeoutMs}`);
     try {
       new URL(options.url);
@@ -109,6 +119,17 @@ export class JwksClient {
     this.#lifespanMs = lifespan * 1000;
     this.#timeoutMs = timeoutMs;
     this.#log = options.log;
+    this.#behaviour = behaviour;
+  }
+
+  /** The JWKS request timeout in ms. */
+  get timeoutMs(): number {
+    return this.#timeoutMs;
+  }
+
+  /** The PyJWT release this client behaves as, and what that release does. */
+  get behaviour(): PyJwtBehaviour {
+    return this.#behaviour;
   }
 
   /** The cached JWKS document while it is within its lifespan, else undefined (JWKSetCache.get). */
@@ -126,14 +147,20 @@ export class JwksClient {
     this.#cache = data === null || data === undefined ? undefined : { data, fetchedAt: this.#clock.now() };
   }
 
-  /** PyJWKClient.fetch_data: GET the JWKS, cache what came back (or clear the cache on failure). */
+  /** PyJWKClient.fetch_data: GET the JWKS, cache what came back (on failure, clear the cache or keep it, by version). */
   async fetchData(reason: FetchReason = 'refresh'): Promise<unknown> {
     let data: unknown = null;
+    this.#lastFetchAt = this.#clock.now();
     try {
       let response: Response;
       let body: string;
       try {
-        response = await this.#fetch(this.url, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(this.#timeoutMs) });
+        response = await this.#fetch(this.url, {
+          headers: { accept: 'application/json' },
+          // From 2.14 PyJWT's opener refuses redirects: the 3xx itself is the answer, an HTTP error below.
+          redirect: this.#behaviour.followsRedirects ? 'follow' : 'manual',
+          signal: AbortSignal.timeout(this.#timeoutMs),
+        });
         if (!response.ok) {
           await response.body?.cancel();
           throw new MonitoringMcpError(
@@ -160,10 +187,18 @@ export class JwksClient {
       return data;
     } catch (error) {
       const failure = error as MonitoringMcpError;
-      this.#log?.write('jwks.fetch_failed', { url: this.url, reason, code: failure.code, errorCode: failure.networkCode, detail: failure.message });
+      this.#log?.write('jwks.fetch_failed', {
+        url: this.url,
+        reason,
+        code: failure.code,
+        errorCode: failure.networkCode,
+        detail: failure.message,
+        cache: this.#behaviour.onFetchFailure === 'clear-cache' ? 'cleared' : 'kept',
+        pyjwt: this.#behaviour.version,
+      });
       throw error;
     } finally {
-      this.#put(data);
+      if (data !== null || this.#behaviour.onFetchFailure === 'clear-cache') this.#put(data);
     }
   }
 
@@ -226,16 +261,33 @@ export class JwksClient {
 
   /**
    * PyJWKClient.get_signing_key: the key with this kid, refetching the set once when the cached
-   * one has none.
+   * one has none and the version allows a refetch now.
    */
   async getSigningKey(kid: string | undefined): Promise<JwksSigningKey> {
     let key = (await this.getSigningKeys()).find((k) => k.kid === kid);
     if (!key) {
-      key = (await this.getSigningKeys(true)).find((k) => k.kid === kid);
-      if (!key) {
-        throw new MonitoringMcpError('ERR_JWKS_NO_MATCHING_KEY', `Unable to find a signing key that matches: "${kid ?? 'None'}"`, { url: this.url });
+      const notMatched = `Unable to find a signing key that matches: "${kid ?? 'None'}"`;
+      const held = this.#cooldownLeftMs();
+      if (held !== undefined) {
+        const since = this.#clock.now() - (this.#lastFetchAt ?? 0);
+        this.#log?.write('jwks.refetch_skipped', { url: this.url, kid: kid ?? null, pyjwt: this.#behaviour.version, since_last_fetch_ms: since, cooldown_left_ms: held });
+        throw new MonitoringMcpError(
+          'ERR_JWKS_NO_MATCHING_KEY',
+          `${notMatched} (not refetched: ${describePyJwtBehaviour(this.#behaviour, 'unknown-kid')}; the last was ${(since / 1000).toFixed(1)} s ago)`,
+          { url: this.url },
+        );
       }
+      key = (await this.getSigningKeys(true)).find((k) => k.kid === kid);
+      if (!key) throw new MonitoringMcpError('ERR_JWKS_NO_MATCHING_KEY', notMatched, { url: this.url });
     }
     return key;
+  }
+
+  // ms until the unknown-kid refetch is allowed again; undefined when it is allowed now.
+  #cooldownLeftMs(): number | undefined {
+    const rule = this.#behaviour.unknownKidRefetch;
+    if (rule.kind === 'always' || this.#lastFetchAt === undefined) return undefined;
+    const left = this.#lastFetchAt + rule.cooldownSeconds * 1000 - this.#clock.now();
+    return left > 0 ? left : undefined;
   }
 }

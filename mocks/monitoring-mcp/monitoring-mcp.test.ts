@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { Client as ModernClient, StreamableHTTPClientTransport as ModernTransport } from '@modelcontextprotocol/client';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { startAuthServer } from '../auth-server/index.ts';
 import { startPrometheus } from '../prometheus/index.ts';
-import { connectMcpClient, listen, ManualClock } from '../shared/index.ts';
-import type { LogEntry } from '../shared/index.ts';
+import { listen, ManualClock } from '../../common/index.ts';
+import type { LogEntry } from '../../common/index.ts';
+import { connectMcpClient } from '../shared/index.ts';
 import {
   DEVELOPMENT_MODE_MESSAGE,
   INVALID_TOKEN_BODY,
@@ -75,6 +77,24 @@ describe('startMonitoringMcp', () => {
     expect(lastAuth(server.log.entries)).toMatchObject({ event: 'auth.allowed', mode: 'strict', sub: 'claude-worker', iss: auth.issuer });
     // One JWKS fetch, then the cached set for every later request of the handshake.
     expect(auth.jwksRequests).toBe(1);
+  });
+
+  it('serves 2026-07-28 (v2 SDK) behind the same auth, with the same tools', async () => {
+    const clock = new ManualClock();
+    await using auth = await startAuthServer({ clock });
+    await using server = await startMonitoringMcp({ audience: AUDIENCE, issuer: auth.issuer, jwksUrl: auth.jwksUrl, clock, mcpRevisions: ['2026-07-28'] });
+    const connect = async (token: string) => {
+      const client = new ModernClient({ name: 'worker', version: '0' }, { versionNegotiation: { mode: { pin: '2026-07-28' } } });
+      await client.connect(new ModernTransport(new URL(server.mcpUrl), { requestInit: { headers: { Authorization: `Bearer ${token}` } } }));
+      return Object.assign(client, { [Symbol.asyncDispose]: () => client.close() });
+    };
+    await using client = await connect(await auth.mint('valid'));
+    expect(client.getNegotiatedProtocolVersion()).toBe('2026-07-28');
+    expect((await client.listTools()).tools.map((t) => t.name)).toEqual(MONITORING_MCP_TOOLS);
+    expect(text(await client.callTool({ name: 'echo', arguments: { message: 'ping' } }))).toBe('ping');
+    expect(lastAuth(server.log.entries)).toMatchObject({ event: 'auth.allowed', mode: 'strict', sub: 'claude-worker' });
+    await expect(connect('orchestration-agent')).rejects.toThrow();
+    expect(lastAuth(server.log.entries)).toMatchObject({ event: 'auth.rejected', cause: 'malformed' });
   });
 
   it('answers the fake orchestration-agent token with 401 invalid_token, as the incident curl showed', async () => {
@@ -185,6 +205,7 @@ describe('startMonitoringMcp', () => {
       ['an unknown auth mode', { authMode: 'lenient' as never }],
       ['a JWKS URL that is not a URL', { audience: AUDIENCE, jwksUrl: 'jwks' }],
       ['a JWKS timeout of 0', { audience: AUDIENCE, jwksUrl: 'http://127.0.0.1:1/jwks', jwksTimeoutMs: 0 }],
+      ['an unknown PyJWT version', { pyjwtVersion: '2.11' as never }],
     ])('refuses to start with %s', async (_label, options) => {
       await expect(startMonitoringMcp(options)).rejects.toMatchObject({ code: 'ERR_MONITORING_MCP_OPTIONS' });
     });
@@ -198,8 +219,10 @@ describe('startMonitoringMcp', () => {
         MCP_JWT_VERIFY_AUDIENCE: 'true',
         MCP_AUTH_MODE: 'decode-only',
         PROMETHEUS_BASE_URL: 'http://trickster-dev:9090',
+        PYJWT_VERSION: '2.12',
       });
       expect(options).toMatchObject({
+        pyjwtVersion: '2.12',
         port: 8000,
         audience: AUDIENCE,
         issuer: 'https://auth.example.invalid',
@@ -213,8 +236,17 @@ describe('startMonitoringMcp', () => {
       ['MCP_AUTH_MODE', 'lenient'],
       ['MCP_JWT_VERIFY_AUDIENCE', 'maybe'],
       ['MCP_JWKS_TIMEOUT_MS', '-5'],
+      ['PYJWT_VERSION', '2.11'],
+      ['PYJWT_VERSION', 'latest'],
     ])('refuses %s=%s from the environment', (name, value) => {
       expect(() => monitoringMcpOptionsFromEnv({ [name]: value })).toThrow(expect.objectContaining({ code: 'ERR_MONITORING_MCP_OPTIONS' }));
+    });
+
+    it('names PYJWT_VERSION and the known versions when the version is unknown, and defaults to the current one', () => {
+      expect(() => monitoringMcpOptionsFromEnv({ PYJWT_VERSION: '2.16' })).toThrow(
+        expect.objectContaining({ message: expect.stringMatching(/^PYJWT_VERSION must be one of 2\.12, 2\.13, 2\.14, 2\.15 .*got "2\.16"$/) }),
+      );
+      expect(monitoringMcpOptionsFromEnv({}).pyjwtVersion).toBe('2.15');
     });
   });
 

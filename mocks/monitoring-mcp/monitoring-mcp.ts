@@ -1,17 +1,23 @@
 import express from 'express';
-import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { jsonFallbackHandlers, lazySchemaValidator, listen, ServiceLog, statelessMcpRouter, systemClock } from '../shared/index.ts';
-import type { Clock, Fetch, LogSink, Started } from '../shared/index.ts';
+import { listen, ServiceLog, systemClock } from '../../common/index.ts';
+import type { Clock, Fetch, LogSink, Started } from '../../common/index.ts';
+import { jsonFallbackHandlers, mcpRevisionsRouter, MCP_REVISIONS } from '../shared/index.ts';
+import type { McpRevision } from '../shared/index.ts';
 import { AuthModeSchema, monitoringMcpAuth } from './auth.ts';
 import type { AuthMode } from './auth.ts';
 import { MonitoringMcpError } from './errors.ts';
 import { JwksClient } from './jwks-client.ts';
+import { DEFAULT_PYJWT_VERSION, pyJwtBehaviour } from './pyjwt-versions.ts';
+import type { PyJwtVersion } from './pyjwt-versions.ts';
 import { TokenValidator } from './token-validator.ts';
 import { MONITORING_MCP_SERVICE_NAME, MONITORING_MCP_TOOLS, registerMonitoringMcpTools } from './tools.ts';
 
 /** Path of the MCP endpoint, as in the worker's `http://monitoring-mcp.service...:8000/v1/mcp`. */
 export const MONITORING_MCP_PATH = '/v1/mcp';
 export const MONITORING_MCP_SERVICE = 'monitoring-mcp';
+
+/** The service's JWKS timeout unless MCP_JWKS_TIMEOUT_MS says otherwise. */
+const DEFAULT_JWKS_TIMEOUT_MS = 5000;
 
 export interface MonitoringMcpOptions {
   host?: string;
@@ -26,14 +32,22 @@ export interface MonitoringMcpOptions {
   verifyAudience?: boolean;
   /** MCP_AUTH_MODE: `strict` (default, auth.py as deployed) or `decode-only` (the seed's Option 2). */
   authMode?: AuthMode;
+  /** MCP_REVISIONS: the MCP revisions served at /v1/mcp; default both (2025-11-25 on the v1 SDK, 2026-07-28 on the v2 SDK). */
+  mcpRevisions?: readonly McpRevision[];
   /** PROMETHEUS_BASE_URL, e.g. `http://trickster-dev:9090`. */
   prometheusBaseUrl?: string;
   /** Outbound fetch for the JWKS and Prometheus; the harness passes one through the node's network shim. */
   fetch?: Fetch;
   clock?: Clock;
-  /** JWKS request timeout; default 5000 ms. */
+  /** PYJWT_VERSION: the PyJWT release whose PyJWKClient the JWKS client behaves as; default the current one (2.15). */
+  pyjwtVersion?: PyJwtVersion;
+  /**
+   * JWKS request timeout; default 5000 ms. PyJWT's own default is 30 s in every release (see
+   * pyjwt-versions.ts), as long as Claude Code's MCP_TIMEOUT: kept shorter here so a hung JWKS shows
+   * as a 401 the worker sees, not as a race with the worker's own deadline.
+   */
   jwksTimeoutMs?: number;
-  /** JWK set cache lifespan (PyJWKClient `lifespan`); default 300 s. */
+  /** JWK set cache lifespan (PyJWKClient `lifespan`); default the PyJWT version's (300 s). */
   jwksLifespanSeconds?: number;
   /** Prometheus request timeout; default 10000 ms. */
   prometheusTimeoutMs?: number;
@@ -92,6 +106,8 @@ export async function startMonitoringMcp(options: MonitoringMcpOptions = {}): Pr
   const prometheusTimeoutMs = options.prometheusTimeoutMs ?? 10_000;
   if (!(prometheusTimeoutMs > 0)) throw new MonitoringMcpError('ERR_MONITORING_MCP_OPTIONS', `prometheusTimeoutMs must be > 0, got ${prometheusTimeoutMs}`);
 
+  // Validated before anything starts, even in modes that never verify a token.
+  const pyjwt = pyJwtBehaviour(options.pyjwtVersion ?? DEFAULT_PYJWT_VERSION);
   const log = new ServiceLog(MONITORING_MCP_SERVICE, clock, options.log);
   let jwks: JwksClient | undefined;
   let validator: TokenValidator | undefined;
@@ -104,7 +120,8 @@ export async function startMonitoringMcp(options: MonitoringMcpOptions = {}): Pr
       fetch,
       clock,
       log,
-      ...(options.jwksTimeoutMs === undefined ? {} : { timeoutMs: options.jwksTimeoutMs }),
+      pyjwtVersion: pyjwt.version,
+      timeoutMs: options.jwksTimeoutMs ?? DEFAULT_JWKS_TIMEOUT_MS,
       ...(options.jwksLifespanSeconds === undefined ? {} : { lifespanSeconds: options.jwksLifespanSeconds }),
     });
     validator = new TokenValidator({
@@ -122,6 +139,8 @@ export async function startMonitoringMcp(options: MonitoringMcpOptions = {}): Pr
     issuer: options.issuer ?? null,
     jwksUrl: options.jwksUrl ?? null,
     verifyAudience: options.verifyAudience ?? false,
+    pyjwtVersion: pyjwt.version,
+    mcpRevisions: [...(options.mcpRevisions ?? MCP_REVISIONS)],
     prometheusBaseUrl: options.prometheusBaseUrl ?? null,
   };
   const app = express();
@@ -146,11 +165,10 @@ export async function startMonitoringMcp(options: MonitoringMcpOptions = {}): Pr
   let authHandler: ReturnType<typeof monitoringMcpAuth> | undefined;
   app.use(MONITORING_MCP_PATH, (req, res, next) => (authHandler ??= monitoringMcpAuth({ ...auth, resourceMetadataUrl: resourceMetadataUrl() }))(req, res, next));
   app.use(
-    statelessMcpRouter(MONITORING_MCP_PATH, () => {
-      const server = new McpServer({ name: MONITORING_MCP_SERVICE_NAME, version: '1.0.0' }, { jsonSchemaValidator: lazySchemaValidator() });
-      registerMonitoringMcpTools(server, { prometheusBaseUrl: options.prometheusBaseUrl, fetch, timeoutMs: prometheusTimeoutMs, log, info: config });
-      return server;
-    }),
+    mcpRevisionsRouter(MONITORING_MCP_PATH, options.mcpRevisions ?? MCP_REVISIONS, () => ({
+      info: { name: MONITORING_MCP_SERVICE_NAME, version: '1.0.0' },
+      register: (host) => registerMonitoringMcpTools(host, { prometheusBaseUrl: options.prometheusBaseUrl, fetch, timeoutMs: prometheusTimeoutMs, log, info: config }),
+    })),
   );
   app.use(...jsonFallbackHandlers());
 

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import type { CryptoKey, JWTPayload } from 'jose';
-import { listen, ManualClock } from '../shared/index.ts';
-import type { Listening } from '../shared/index.ts';
+import { listen, ManualClock } from '../../common/index.ts';
+import type { Listening } from '../../common/index.ts';
 import { JwksClient, TokenValidator } from './index.ts';
 import type { AuthCause, TokenValidatorOptions } from './index.ts';
 

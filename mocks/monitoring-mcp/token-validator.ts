@@ -1,8 +1,8 @@
 import { compactVerify } from 'jose';
 import type { CryptoKey } from 'jose';
 import * as z from 'zod';
-import { systemClock } from '../shared/index.ts';
-import type { Clock } from '../shared/index.ts';
+import { systemClock } from '../../common/index.ts';
+import type { Clock } from '../../common/index.ts';
 import { MonitoringMcpError } from './errors.ts';
 import type { MonitoringMcpErrorCode } from './errors.ts';
 import type { JwksClient } from './jwks-client.ts';

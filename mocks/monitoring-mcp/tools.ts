@@ -1,10 +1,10 @@
 import * as z from 'zod';
-import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { getRules, listMetrics, PrometheusError, queryPrometheus } from '../prometheus/index.ts';
 import type { PrometheusRequestOptions } from '../prometheus/index.ts';
 import { errorResult, networkErrorCode, textResult } from '../shared/index.ts';
-import type { Fetch, ServiceLog } from '../shared/index.ts';
+import type { Fetch, ServiceLog } from '../../common/index.ts';
+import type { ToolHost } from '../shared/index.ts';
 
 /** The six tools, in the order `GET /` and tools/list give them. */
 export const MONITORING_MCP_TOOLS = ['hello_world', 'echo', 'server_info', 'prometheus_query', 'get_rules', 'list_metrics'] as const;
@@ -59,7 +59,7 @@ function parseTime(time: string): number | undefined {
  * @example
  * registerMonitoringMcpTools(server, { prometheusBaseUrl, fetch, timeoutMs: 10_000, log, info: {} });
  */
-export function registerMonitoringMcpTools(server: McpServer, context: MonitoringMcpToolsContext): void {
+export function registerMonitoringMcpTools(server: ToolHost, context: MonitoringMcpToolsContext): void {
   server.registerTool(
     'hello_world',
     { description: 'Say hello.', inputSchema: { name: z.string().optional() } },

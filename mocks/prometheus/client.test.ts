@@ -3,8 +3,8 @@
 import { http, HttpResponse } from 'msw';
 import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ManualClock } from '../shared/index.ts';
-import type { Fetch } from '../shared/index.ts';
+import { ManualClock } from '../../common/index.ts';
+import type { Fetch } from '../../common/index.ts';
 import { getRules, listMetrics, queryPrometheus } from './client.ts';
 import { prometheusHandlers } from './handlers.ts';
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { Fetch } from '../shared/index.ts';
+import type { Fetch } from '../../common/index.ts';
 import { PrometheusError } from './errors.ts';
 
 // The Prometheus HTTP API as a caller sees it. Shared by the harness and by the MCP server mocks'

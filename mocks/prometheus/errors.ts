@@ -1,4 +1,4 @@
-import { HarnessError } from '../../harness/errors.ts';
+import { HarnessError } from '../../common/index.ts';
 
 /** Codes raised by the Prometheus mock and by its client helpers. */
 export type PrometheusErrorCode =

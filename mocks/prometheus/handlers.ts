@@ -1,7 +1,7 @@
 import { http, HttpResponse } from 'msw';
 import type { HttpHandler } from 'msw';
-import { systemClock } from '../shared/index.ts';
-import type { Clock } from '../shared/index.ts';
+import { systemClock } from '../../common/index.ts';
+import type { Clock } from '../../common/index.ts';
 import { PrometheusError } from './errors.ts';
 import type { PrometheusErrorType } from './errors.ts';
 import { evaluateInstant, formatAlertValue, sampleValue, selectSeries, sortedLabels } from './evaluate.ts';

@@ -1,4 +1,5 @@
-import { jsonLinesSink, listenOptionsFromEnv, runMain } from '../shared/index.ts';
+import { jsonLinesSink } from '../../common/index.ts';
+import { listenOptionsFromEnv, runMain } from '../shared/index.ts';
 import { startPrometheus } from './server.ts';
 
 // The mock Prometheus as a process (and a container's command): PORT, HOST, PROMETHEUS_FIXTURE.

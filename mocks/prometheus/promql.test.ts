@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isHarnessError } from '../../harness/errors.ts';
+import { isHarnessError } from '../../common/index.ts';
 import { parsePromql, parseSeriesSelector } from './promql.ts';
 
 function parseError(parse: (query: string) => unknown, query: string): { code?: string; errorType?: string; message?: string } {

@@ -1,6 +1,6 @@
 // Over a real HTTP server on loopback. No msw setupServer in this file: it would intercept fetch.
 import { describe, expect, it } from 'vitest';
-import { ManualClock } from '../shared/index.ts';
+import { ManualClock } from '../../common/index.ts';
 import { startPrometheus } from './server.ts';
 import type { PrometheusFixture } from './fixture.ts';
 

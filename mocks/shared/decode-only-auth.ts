@@ -1,6 +1,6 @@
 import { decodeJwt } from 'jose';
 import type { RequestHandler } from 'express';
-import type { ServiceLog } from './log.ts';
+import type { ServiceLog } from '../../common/index.ts';
 import { bearerToken } from './mcp-http.ts';
 
 /**

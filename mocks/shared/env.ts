@@ -1,4 +1,4 @@
-import type { ListenOptions } from './started.ts';
+import type { ListenOptions } from '../../common/index.ts';
 
 /** PORT and HOST from the environment, as every service's `main.ts` reads them. */
 export function listenOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): ListenOptions {

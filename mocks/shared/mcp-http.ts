@@ -25,7 +25,8 @@ export function sendJsonRpcError(res: Response, status: number, code: number, me
  * response ends, so nothing outlives a request. GET and DELETE answer 405 with the JSON-RPC body
  * of the SDK's stateless example (there is no standalone SSE stream and no session to delete).
  *
- * The body is left unparsed: the transport reads it, so bad JSON gets the SDK's own -32700 answer.
+ * The body is left unparsed: the transport reads it, so bad JSON gets the SDK's own -32700 answer
+ * (unless a router in front already read it into `req.body`, as mcpRevisionsRouter does).
  *
  * @example
  * app.use(statelessMcpRouter('/v1/mcp', () => buildServer()));
@@ -41,7 +42,7 @@ export function statelessMcpRouter(path: string, createServer: (req: Request) =>
     });
     try {
       await server.connect(transport);
-      await transport.handleRequest(req, res);
+      await transport.handleRequest(req, res, (req as Request & { body?: unknown }).body);
     } catch {
       if (!res.headersSent) sendJsonRpcError(res, 500, JSON_RPC_INTERNAL_ERROR, 'Internal server error');
     }

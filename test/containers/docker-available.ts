@@ -24,3 +24,16 @@ export function dockerLines(...args: string[]): string[] {
   if (result.status !== 0) throw new Error(`docker ${args.join(' ')}: ${result.stderr}`);
   return result.stdout.split('\n').filter(Boolean);
 }
+
+/**
+ * Removes every container and network of a session (by its label), for a test's `finally` after it
+ * SIGKILLed a run: a killed run cannot clean up after itself. Returns how many it removed.
+ */
+export function removeSession(session: string): { containers: number; networks: number } {
+  const filter = `label=mcp-topology-harness.session=${session}`;
+  const containers = dockerLines('ps', '-aq', '--filter', filter);
+  if (containers.length > 0) dockerLines('rm', '-f', ...containers);
+  const networks = dockerLines('network', 'ls', '-q', '--filter', filter);
+  if (networks.length > 0) dockerLines('network', 'rm', ...networks);
+  return { containers: containers.length, networks: networks.length };
+}

@@ -2,22 +2,40 @@
 // leaves no container and no network with the harness's labels behind, and touches no other run's.
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { containersUnavailable, dockerLines } from './docker-available.ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { containersUnavailable, dockerLines, removeSession } from './docker-available.ts';
 
 const repo = path.resolve(import.meta.dirname, '../..');
 const skip = containersUnavailable();
 if (skip) console.warn(`test/containers/interrupt.test.ts skipped: ${skip}`);
 
-// The worker's flow to monitoring-mcp is dropped: the worker container runs for the scenario's whole bound.
-const SCENARIO = 'scenarios/incidents/2025-10-01-prometheus-mcp/0-as-reported.yaml';
+// The seed as reported, with its dropped flow held for a minute (the worker gives up at its 30 s
+// MCP_TIMEOUT): the run is mid-scenario for as long as the test needs, however slow the machine.
+const HELD_SCENARIO = `extends: ${JSON.stringify(path.join(repo, 'scenarios/incidents/2025-10-01-prometheus-mcp/0-as-reported.yaml'))}
+description: the seed as reported, its dropped flow held for a minute
+timeout_ms: 60000
+expect: {grafana: connected, alertmanager: connected, prometheus: {status: failed, reason: network.dropped}}
+`;
+let dir: string;
+let SCENARIO: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'mth-interrupt-'));
+  SCENARIO = path.join(dir, 'held-for-a-minute.yaml');
+  await writeFile(SCENARIO, HELD_SCENARIO);
+});
+afterAll(async () => {
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
 const POLL_MS = 100;
 const POLL_BOUND_MS = 120_000;
 
 /** `harness run <targets> --runtime containers` as a child process, in its own session. */
-function startRun(session: string, targets = [SCENARIO]) {
-  const child = spawn(process.execPath, ['harness/cli.ts', 'run', ...targets, '--runtime', 'containers'], {
+function startRun(session: string, targets?: string[]) {
+  const child = spawn(process.execPath, ['harness/cli.ts', 'run', ...(targets ?? [SCENARIO]), '--runtime', 'containers'], {
     cwd: repo,
     env: { ...process.env, MTH_SESSION_ID: session, CI: 'true' },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -26,11 +44,29 @@ function startRun(session: string, targets = [SCENARIO]) {
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output.stdout += chunk));
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output.stderr += chunk));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { child, output, exited };
+  return { child, output, exited, session };
+}
+
+type Run = ReturnType<typeof startRun>;
+
+/**
+ * For a test's `finally`: a run still going is SIGKILLed, and since a killed run cannot clean up
+ * after itself, its session's containers and networks are removed here, whatever the test's outcome.
+ */
+async function stop(runs: Run[]): Promise<void> {
+  for (const run of runs) {
+    if (run.child.exitCode !== null || run.child.signalCode !== null) continue;
+    run.child.kill('SIGKILL');
+    await run.exited;
+    const removed = removeSession(run.session);
+    if (removed.containers + removed.networks > 0) {
+      console.warn(`interrupt.test.ts: removed what the SIGKILLed run ${run.session} left: ${removed.containers} container(s), ${removed.networks} network(s)`);
+    }
+  }
 }
 
 /** Waits (bounded) until the session's worker container exists: the run is mid-scenario. */
-async function workerRunning(session: string, run: ReturnType<typeof startRun>): Promise<void> {
+async function workerRunning(session: string, run: Run): Promise<void> {
   const deadline = performance.now() + POLL_BOUND_MS;
   const filters = ['--filter', `label=mcp-topology-harness.session=${session}`, '--filter', 'label=mcp-topology-harness.node=claude-worker'];
   while (dockerLines('ps', '-q', ...filters).length === 0) {
@@ -53,9 +89,9 @@ describe.skipIf(skip !== undefined)('interrupting `harness run --runtime contain
       expect(dockerLines('ps', '-aq', '--filter', label).length).toBeGreaterThanOrEqual(6);
       expect(dockerLines('network', 'ls', '-q', '--filter', label).length).toBe(5);
       run.child.kill(signal);
-      expect(await run.exited).toBe(exitCode);
+      expect(await run.exited, run.output.stdout + run.output.stderr).toBe(exitCode);
     } finally {
-      if (run.child.exitCode === null) run.child.kill('SIGKILL');
+      await stop([run]);
     }
     expect(run.output.stderr).toMatch(new RegExp(`${signal}: removed \\d+ container\\(s\\) and \\d+ network\\(s\\)`));
     expect(dockerLines('ps', '-aq', '--filter', label)).toEqual([]);
@@ -71,13 +107,13 @@ describe.skipIf(skip !== undefined)('interrupting `harness run --runtime contain
       await workerRunning(a, runA);
       expect(dockerLines('ps', '-aq', '--filter', `label=mcp-topology-harness.session=${b}`).length).toBeGreaterThan(0);
       runA.child.kill('SIGINT');
-      expect(await runA.exited).toBe(130);
+      expect(await runA.exited, runA.output.stdout + runA.output.stderr).toBe(130);
       expect(dockerLines('ps', '-aq', '--filter', `label=mcp-topology-harness.session=${a}`)).toEqual([]);
       expect(dockerLines('ps', '-aq', '--filter', `label=mcp-topology-harness.session=${b}`).length).toBeGreaterThan(0);
       expect(await runB.exited, runB.output.stdout + runB.output.stderr).toBe(0);
       expect(runB.output.stdout).toMatch(/^3 passed, 0 failed$/m);
     } finally {
-      for (const run of [runA, runB]) if (run.child.exitCode === null) run.child.kill('SIGKILL');
+      await stop([runA, runB]);
     }
     expect(dockerLines('ps', '-aq', '--filter', `label=mcp-topology-harness.session=${b}`)).toEqual([]);
     expect(dockerLines('network', 'ls', '-q', '--filter', `label=mcp-topology-harness.session=${b}`)).toEqual([]);

@@ -3,7 +3,8 @@ import express from 'express';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { cachedKeys, startAuthServer, type StartedAuthServer } from '../../mocks/auth-server/index.ts';
-import { listen, sendJsonRpcError, textResult } from '../../mocks/shared/index.ts';
+import { listen } from '../../common/index.ts';
+import { sendJsonRpcError, textResult } from '../../mocks/shared/index.ts';
 import { parseFirewall, startNetwork, type NetworkEvent, type StartedNetwork } from '../../harness/network/index.ts';
 
 // Small loopback servers behind the network shim, one behaviour each, for the direct cases of the
@@ -36,6 +37,9 @@ export interface Post {
   method: string;
   authorization: string | undefined;
   probe: string | undefined;
+  /** The JSON-RPC params and the MCP-Protocol-Version header (what a version probe carries). */
+  params: unknown;
+  protocolVersion: string | undefined;
 }
 
 export interface StartedDirectWorld extends AsyncDisposable {
@@ -145,7 +149,7 @@ function mcpApp(name: string, behaviour: McpBehaviour, seen: Post[]): express.Ex
   }
   app.post('/mcp', express.json(), async (req, res) => {
     const method = typeof req.body?.method === 'string' ? req.body.method : Array.isArray(req.body) ? 'batch' : '?';
-    seen.push({ method, authorization: req.headers.authorization, probe: req.get('x-probe') });
+    seen.push({ method, authorization: req.headers.authorization, probe: req.get('x-probe'), params: req.body?.params, protocolVersion: req.get('mcp-protocol-version') });
     if (behaviour.delayMs) await new Promise((resolve) => setTimeout(resolve, behaviour.delayMs));
     if (res.destroyed) return;
     const auth = behaviour.auth;

@@ -112,9 +112,9 @@ function checkCase(run: () => GroupRun, name: string, entry: DirectCase): void {
 }
 
 describe.each([
-  ['MCP_TIMEOUT far beyond every delay', FAST, 10_000],
-  ['servers that never answer within MCP_TIMEOUT', TIMEOUTS, 3_000],
-] as const)('direct cases: %s', (_title, cases, mcpTimeoutMs) => {
+  ['MCP_TIMEOUT far beyond every delay', FAST, 10_000, 'connects'],
+  ['servers that never answer within MCP_TIMEOUT', TIMEOUTS, 3_000, 'slow-over-mcp-timeout'],
+] as const)('direct cases: %s', (_title, cases, mcpTimeoutMs, probed) => {
   let world: StartedDirectWorld;
   let run: GroupRun;
   beforeAll(async () => {
@@ -126,6 +126,12 @@ describe.each([
   it('ran Claude Code', () => {
     expect(run.claudeCode.client?.name).toBe('claude-code');
     expect(run.claudeCode.servers.map((server) => server.name)).toEqual(Object.keys(cases));
+  });
+
+  it(`sees Claude Code's version probe (server/discover, MCP 2026-07-28) first, at ${probed}`, () => {
+    // The group's last run was Claude Code's (the simulated worker's requests were forgotten before it).
+    const posts = world.posts(probed);
+    expect(posts[0]).toMatchObject({ method: 'server/discover', protocolVersion: '2026-07-28' });
   });
 
   it.each(Object.entries(cases))('%s', (name, entry) => checkCase(() => run, name, entry));

@@ -55,7 +55,10 @@ describe('the simulated worker and Claude Code agree on the scenarios', () => {
     expect(claudeCode.client?.name).toBe('claude-code');
     const found = differences(id, observed(simulated), observed(claudeCode));
     expect(unexplained(id, found, baseline)).toEqual({ unexplained: [], stale: [] });
-    const unmet = claudeCode.servers.filter((server) => !server.ok).map((server) => `${server.name}: ${server.mismatches.join('; ')}`);
+    // A server whose status differs by an explained baseline entry is held to the baseline, not to the
+    // scenario (whose expectations are the simulated worker's).
+    const explained = new Set(baseline.entries.filter((entry) => entry.case === id && entry.field === 'status').map((entry) => entry.server));
+    const unmet = claudeCode.servers.filter((server) => !server.ok && !explained.has(server.name)).map((server) => `${server.name}: ${server.mismatches.join('; ')}`);
     expect(unmet, 'Claude Code meets the scenario').toEqual([]);
   }, 120_000);
 });

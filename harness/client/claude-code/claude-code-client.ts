@@ -2,12 +2,18 @@ import { ClientError } from '../errors.ts';
 import type { WorkerClient, WorkerLaunch } from '../worker-client.ts';
 import type { WorkerReport } from '../worker-report.ts';
 import { resolveClaudeBinary } from './claude-binary.ts';
-import { DEFAULT_MCP_TIMEOUT_MS, runClaudeUntilInit } from './claude-process.ts';
+import { mcpTimeoutMs } from '../mcp-timeout.ts';
+import { canIsolateNetwork, runClaudeUntilInit } from './claude-process.ts';
 import { claudeReport } from './claude-report.ts';
 
 export interface ClaudeCodeClientOptions {
   /** A Claude Code binary of the user's (their production worker's); default HARNESS_CLAUDE_BIN, then the pinned package. */
   bin?: string | undefined;
+  /**
+   * Its own network namespace with only loopback (`unshare -n`), reaching the egress through a
+   * bridge. Default: where this process can (root, `unshare`, `ip`), unless HARNESS_CLAUDE_NETNS=0.
+   */
+  isolate?: boolean;
 }
 
 /** Claude Code's own credentials: never given to the worker (the run is keyless; no request may reach a model). */
@@ -28,38 +34,38 @@ export function claudeCodeClient(options: ClaudeCodeClientOptions = {}): WorkerC
     name: 'claude-code',
     async run(launch: WorkerLaunch): Promise<WorkerReport> {
       const binary = await resolveClaudeBinary({ bin: options.bin });
-      const mcpTimeoutMs = mcpTimeoutOf(launch.env);
+      const mcpTimeout = mcpTimeoutMs(launch.env);
+      if (typeof mcpTimeout !== 'number') throw new ClientError('ERR_CLIENT_ARGUMENT', `the worker's ${mcpTimeout.error}`);
       const run = await runClaudeUntilInit({
         binary: binary.path,
         mcpJson: launch.mcpJson,
         settingsJson: launch.settingsJson,
-        env: claudeEnv(launch, mcpTimeoutMs),
-        mcpTimeoutMs,
+        env: claudeEnv(launch, mcpTimeout),
+        mcpTimeoutMs: mcpTimeout,
+        isolate: isolateFor(launch, options),
       });
       const report = claudeReport({
         servers: launch.servers,
         env: launch.env,
         init: run.init,
         mcpLogs: run.mcpLogs,
-        mcpTimeoutMs,
+        mcpTimeoutMs: mcpTimeout,
         elapsedMs: run.elapsedMs,
         settings: launch.settings,
       });
-      report.client = { name: 'claude-code', version: report.client?.version ?? binary.version };
+      report.client = { name: 'claude-code', version: report.client?.version ?? binary.version, isolated: run.isolated };
       return report;
     },
   };
 }
 
-/** The worker's MCP_TIMEOUT (ms), Claude Code's default when unset. */
-export function mcpTimeoutOf(env: Readonly<Record<string, string | undefined>>): number {
-  const raw = env.MCP_TIMEOUT;
-  if (raw === undefined || raw === '') return DEFAULT_MCP_TIMEOUT_MS;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value <= 0) {
-    throw new ClientError('ERR_CLIENT_ARGUMENT', `the worker's MCP_TIMEOUT must be a positive number of milliseconds, got ${JSON.stringify(raw)}`);
-  }
-  return value;
+function isolateFor(launch: WorkerLaunch, options: ClaudeCodeClientOptions): { egress: { host: string; port: number } } | undefined {
+  const wanted = options.isolate ?? process.env.HARNESS_CLAUDE_NETNS !== '0';
+  if (!wanted || !canIsolateNetwork()) return undefined;
+  const url = new URL(launch.egressProxyUrl);
+  // Only an egress this machine reaches on loopback can be bridged (the in-process runtime's).
+  if (!['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname)) return undefined;
+  return { egress: { host: url.hostname.replace(/^\[|\]$/g, ''), port: Number(url.port) } };
 }
 
 /** Only what the worker has, plus what keeps the run keyless, quiet and behind its egress. */

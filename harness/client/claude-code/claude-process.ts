@@ -1,4 +1,7 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { rmSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -6,8 +9,6 @@ import { createInterface } from 'node:readline';
 import { ClientError } from '../errors.ts';
 import type { ClaudeMcpJson } from '../worker-client.ts';
 
-/** Claude Code's default MCP_TIMEOUT (ms): how long it waits for its servers before the init line. */
-export const DEFAULT_MCP_TIMEOUT_MS = 30_000;
 /** Beyond MCP_TIMEOUT: the binary's own start (a 400 MB executable on a busy 2-core machine). */
 const START_ALLOWANCE_MS = 30_000;
 /** After the init line, how long Claude Code gets to end on SIGTERM (flushing its MCP logs) before SIGKILL. */
@@ -38,6 +39,11 @@ export interface ClaudeRunInput {
   /** The whole environment of the process (nothing of the harness's own is added). */
   env: Record<string, string>;
   mcpTimeoutMs: number;
+  /**
+   * Run it in a network namespace of its own with only loopback (`unshare -n`), its proxy a bridge
+   * to `egress` over a Unix socket: then nothing it does can reach anything but the egress.
+   */
+  isolate?: { egress: { host: string; port: number } } | undefined;
 }
 
 export interface ClaudeRun {
@@ -46,11 +52,34 @@ export interface ClaudeRun {
   mcpLogs: Record<string, ClaudeMcpLogLine[]>;
   /** From spawn to the init line. */
   elapsedMs: number;
+  /** Whether it ran in a network namespace of its own. */
+  isolated: boolean;
 }
 
-/** Process groups still running, killed if this process exits before their run ends. */
+const BRIDGE_MAIN = fileURLToPath(new URL('./netns-bridge-main.ts', import.meta.url));
+let namespacesWork: boolean | undefined;
+
+/**
+ * Whether this process may give a child a network namespace of its own: root, `unshare` and `ip`
+ * present and working (checked once).
+ *
+ * @example
+ * const isolate = canIsolateNetwork() ? { egress } : undefined;
+ */
+export function canIsolateNetwork(): boolean {
+  if (namespacesWork === undefined) {
+    namespacesWork =
+      process.platform === 'linux' &&
+      process.getuid?.() === 0 &&
+      spawnSync('unshare', ['-n', '--', 'ip', 'link', 'set', 'lo', 'up'], { stdio: 'ignore', timeout: 10_000 }).status === 0;
+  }
+  return namespacesWork;
+}
+
+/** Process groups still running and their temp dirs: gone if this process exits or is interrupted first. */
 const running = new Set<number>();
-let exitHookInstalled = false;
+const dirs = new Set<string>();
+let hooksInstalled = false;
 
 /**
  * Runs `claude -p` in a fresh temp dir (its HOME, TMPDIR and working directory) until it prints
@@ -63,7 +92,9 @@ let exitHookInstalled = false;
  */
 export async function runClaudeUntilInit(input: ClaudeRunInput): Promise<ClaudeRun> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'mth-claude-'));
+  dirs.add(dir);
   let child: ChildProcess | undefined;
+  let bridge: { close(): Promise<void> } | undefined;
   try {
     const home = path.join(dir, 'home');
     const work = path.join(dir, 'work');
@@ -77,33 +108,83 @@ export async function runClaudeUntilInit(input: ClaudeRunInput): Promise<ClaudeR
       args.push('--settings', settings);
     }
     const started = performance.now();
-    child = spawn(input.binary, args, {
-      cwd: work,
-      env: { ...input.env, HOME: home, TMPDIR: dir },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true,
-    });
+    const env = { ...input.env, HOME: home, TMPDIR: dir };
+    if (input.isolate) {
+      const socket = path.join(dir, 'egress.sock');
+      bridge = await bridgeTo(socket, input.isolate.egress);
+      child = spawn('unshare', ['-n', '--', process.execPath, BRIDGE_MAIN, socket, '--', input.binary, ...args], {
+        cwd: work,
+        env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        detached: true,
+      });
+    } else {
+      child = spawn(input.binary, args, { cwd: work, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    }
     track(child);
     const init = await readInit(child, input.mcpTimeoutMs + START_ALLOWANCE_MS);
     const elapsedMs = performance.now() - started;
     await stop(child);
-    return { init, mcpLogs: await readMcpLogs(home), elapsedMs };
+    return { init, mcpLogs: await readMcpLogs(home), elapsedMs, isolated: input.isolate !== undefined };
   } finally {
     if (child) await stop(child);
+    await bridge?.close();
     await rm(dir, { recursive: true, force: true });
+    dirs.delete(dir);
   }
+}
+
+/** The namespace's way out: a Unix socket whose every connection is piped to the egress. */
+async function bridgeTo(socketPath: string, egress: { host: string; port: number }): Promise<{ close(): Promise<void> }> {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((inside) => {
+    const outside = net.connect(egress.port, egress.host);
+    sockets.add(inside).add(outside);
+    inside.pipe(outside).pipe(inside);
+    const end = () => {
+      inside.destroy();
+      outside.destroy();
+      sockets.delete(inside);
+      sockets.delete(outside);
+    };
+    inside.on('error', end).on('close', end);
+    outside.on('error', end).on('close', end);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(socketPath, () => resolve());
+  });
+  return {
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
 }
 
 function track(child: ChildProcess): void {
   if (child.pid === undefined) return;
   running.add(child.pid);
   child.once('exit', () => running.delete(child.pid!));
-  if (!exitHookInstalled) {
-    exitHookInstalled = true;
-    process.once('exit', () => {
-      for (const pid of running) killGroup(pid, 'SIGKILL');
-    });
+  if (!hooksInstalled) {
+    hooksInstalled = true;
+    process.once('exit', cleanUpNow);
+    // Claude Code runs in a process group of its own, so a Ctrl-C reaches only the harness: stop it here.
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
   }
+}
+
+function cleanUpNow(): void {
+  for (const pid of running) killGroup(pid, 'SIGKILL');
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+}
+
+function onSignal(signal: NodeJS.Signals): void {
+  cleanUpNow();
+  // Another handler (the containers runtime's) decides when to exit; alone, exit as the signal would.
+  if (process.listenerCount(signal) <= 1) process.exit(signal === 'SIGINT' ? 130 : 143);
 }
 
 function readInit(child: ChildProcess, boundMs: number): Promise<ClaudeInitLine> {

@@ -50,6 +50,7 @@ describe('claudeReport', () => {
       ['slow', 'pending', 0, 'timeout'],
     ]);
     expect(report.servers[0]!.url).toBe('http://ai:8000/grafana');
+    expect(report.servers[1]!.url).toBe('http://monitoring-mcp:8000/v1/mcp');
     expect(report.servers[1]).toMatchObject({ elapsedMs: 83, reason: { detail: expect.stringContaining('Server rejected the configured Authorization header') } });
     expect(report.servers[3]!.reason!.detail).toContain('MCP_TIMEOUT 30000 ms');
   });

@@ -47,7 +47,8 @@ export function claudeServerKey(name: string): string {
 function serverReport(server: McpServerConfig, input: ClaudeReportInput): McpServerReport {
   const logs = input.mcpLogs[server.name] ?? input.mcpLogs[claudeServerKey(server.name)] ?? [];
   const ours = server.type === 'http' ? expandServer(server, input.env) : { url: '', missing: [], authorization: undefined };
-  const url = transportUrl(logs) ?? ours.url;
+  // Claude Code's log redacts query values (`?toolset=REDACTED`): its URL only where ours is no URL at all.
+  const url = URL.canParse(ours.url) ? ours.url : (transportUrl(logs) ?? ours.url);
   const entry = input.init.mcp_servers.find((candidate) => candidate.name === server.name);
   const elapsedMs = failedAfterMs(logs) ?? input.elapsedMs;
   const base = { name: server.name, url, missingEnv: ours.missing, elapsedMs };

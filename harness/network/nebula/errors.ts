@@ -1,4 +1,4 @@
-import { HarnessError } from '../../errors.ts';
+import { HarnessError } from '../../../common/index.ts';
 
 export type NebulaLabErrorCode =
   /** This machine cannot run real Nebula (not root, no /dev/net/tun, no binary, no `ip netns`). */

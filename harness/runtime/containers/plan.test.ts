@@ -41,10 +41,12 @@ describe('planTopology', () => {
     expect(byNode['monitoring-mcp']).toMatchObject({
       image: DEFAULT_IMAGE,
       command: ['node', 'mocks/monitoring-mcp/main.ts'],
-      env: { PORT: '8000', HOST: '0.0.0.0', HTTP_PROXY: 'http://mth-1a2b3c4d--shim:3128', MCP_JWKS_TIMEOUT_MS: '750' },
+      env: { PORT: '8000', HOST: '0.0.0.0', HTTP_PROXY: 'http://mth-1a2b3c4d--shim:3128' },
       ready: { log: '"event":"listening"' },
       publish: undefined,
     });
+    // No JWKS timeout derived from the scenario's bound: the service's own default applies, as in-process.
+    expect(byNode['monitoring-mcp']!.env).not.toHaveProperty('MCP_JWKS_TIMEOUT_MS');
     expect(byNode['auth-server']!.env.ISSUER).toBe('http://auth-server.service.dev-us-east-1.consul:8080');
     // The worker has a token to mint: the auth server's admin API is published (127.0.0.1), so its network is not internal.
     expect(byNode['auth-server']!.publish).toBe(8080);
@@ -63,7 +65,7 @@ describe('planTopology', () => {
     const file = (target: string) => worker.files.find((entry) => entry.target === target)!.content;
     expect(parseWorkerConfig(file(worker.env.WORKER_CONFIG!), { file: 'mcp.json' }).servers).toEqual(spec.servers);
     expect(parseWorkerSettings(file(worker.env.WORKER_SETTINGS!), { file: 'settings.json' })).toEqual(spec.settings);
-    expect(worker.env).toMatchObject({ WORKER_TIMEOUT_MS: String(topology.timeoutMs), MONITORING_AI_MCP_URL: 'http://monitoring-ai-mcp.service.dev-us-east-1.consul:8000' });
+    expect(worker.env).toMatchObject({ MONITORING_AI_MCP_URL: 'http://monitoring-ai-mcp.service.dev-us-east-1.consul:8000' });
   });
 
   it('runs a brought server as given, its env over the proxy settings, and sends the shim to its container port', async () => {

@@ -1,7 +1,7 @@
 import type { McpServerConfig } from '../../client/index.ts';
 import type { ShimConfig } from '../../network/index.ts';
 import type { Ready, Topology, TopologyNode } from '../../topology/index.ts';
-import { defaultJwksTimeoutMs } from '../runtime.ts';
+import { authServerIssuer } from '../tokens.ts';
 
 /** Every container and network of the harness carries this label (`docker ps --filter label=mcp-topology-harness=1`). */
 export const HARNESS_LABEL = 'mcp-topology-harness';
@@ -123,7 +123,7 @@ export function planTopology(topology: Topology, options: PlanOptions): Topology
         ...base,
         image,
         command: ['node', `mocks/${node.run}/main.ts`],
-        env: { ...simulatedEnv(node, topology.timeoutMs), PORT: String(service.port), HOST: '0.0.0.0', ...proxyEnv },
+        env: { ...simulatedEnv(node), PORT: String(service.port), HOST: '0.0.0.0', ...proxyEnv },
         ready: { log: '"event":"listening"' },
         publish: node.run === 'auth-server' && needsMint ? service.port : undefined,
         brought: false,
@@ -144,7 +144,6 @@ export function planTopology(topology: Topology, options: PlanOptions): Topology
       WORKER_CONFIG: WORKER_CONFIG_PATH,
       WORKER_CONFIG_FORMAT: 'claude-json',
       ...(spec.settings ? { WORKER_SETTINGS: WORKER_SETTINGS_PATH } : {}),
-      WORKER_TIMEOUT_MS: String(topology.timeoutMs),
       ...proxyEnv,
     },
     ready: { log: '"type":"harness_report"' },
@@ -188,19 +187,16 @@ export function planTopology(topology: Topology, options: PlanOptions): Topology
       })),
       proxyPort,
       namePorts,
-      // As in-process: a held (dropped) connection outlives the worker's bound, so the worker sees a timeout.
-      dropHoldMs: topology.timeoutMs * 2,
+      // As in-process: a dropped flow fails at the scenario's bound.
+      dropHoldMs: topology.timeoutMs,
     }),
   };
 }
 
 /** The defaults the in-process runtime applies (harness/runtime/services.ts), written as the env `main.ts` reads. */
-function simulatedEnv(node: TopologyNode, timeoutMs: number): Record<string, string> {
+function simulatedEnv(node: TopologyNode): Record<string, string> {
   const env = { ...node.env };
-  const service = node.service!;
-  if (node.run === 'auth-server' && !env.ISSUER) env.ISSUER = `http://${service.host}:${service.port}`;
-  // A JWKS behind a dropped flow must fail (401) before the worker gives up on the server.
-  if (node.run === 'monitoring-mcp' && !env.MCP_JWKS_TIMEOUT_MS) env.MCP_JWKS_TIMEOUT_MS = String(defaultJwksTimeoutMs(timeoutMs));
+  if (node.run === 'auth-server') env.ISSUER = authServerIssuer(node);
   return env;
 }
 

@@ -1,12 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import { Wait, type ContainerRuntimeClient } from 'testcontainers';
-import type { LogEntry } from '../../../mocks/shared/index.ts';
+import type { LogEntry } from '../../../common/index.ts';
 import { WorkerReportSchema, workerLaunch, type WorkerClient, type WorkerLaunch, type WorkerReport } from '../../client/index.ts';
 import type { NetworkEvent } from '../../network/index.ts';
-import type { TokenSpec, Topology } from '../../topology/index.ts';
+import type { Topology } from '../../topology/index.ts';
 import { RuntimeError } from '../errors.ts';
-import type { RuntimeOptions, StartedNode, StartedTopology, TopologyEventListener } from '../runtime.ts';
+import { workerTimeoutMs, type RuntimeOptions, type StartedNode, type StartedTopology, type TopologyEventListener } from '../runtime.ts';
+import { adminApiMint, mintWorkerTokens } from '../tokens.ts';
 import { dockerClient, HarnessContainer, HttpAnswerWait, reaperLabels, removeLabelled, requireImage } from './docker.ts';
 import { LineCollector } from './lines.ts';
 import { DEFAULT_IMAGE, NODE_LABEL, planTopology, RUN_LABEL, type NodeContainerPlan, type TopologyPlan } from './plan.ts';
@@ -16,8 +17,6 @@ import { interruptedBy, SESSION_ID, trackRun, whilePending } from './signals.ts'
 const STARTUP_TIMEOUT_MS = 60_000;
 /** How long the shim may take to print a mark once asked. */
 const MARK_TIMEOUT_MS = 10_000;
-/** Kinds that carry the audience they are meant for; the others ignore a scenario's `audience` (as in-process). */
-const AUDIENCE_KINDS = new Set(['valid', 'with-audience']);
 
 /** A counting semaphore: at most `size` holders; the others wait in order. */
 class Slots {
@@ -259,19 +258,20 @@ async function launchWorker(topology: Topology, plan: TopologyPlan, ports: Map<s
   return workerLaunch({
     node: worker.name,
     servers: spec.servers,
-    env: { ...spec.env, ...(await mintTokens(topology, plan, spec.tokens, ports)) },
+    env: { ...spec.env, ...(await mintTokens(topology, plan, ports)) },
     egressProxyUrl: `http://${plan.shimName}:${plan.proxyPort}`,
-    timeoutMs: topology.timeoutMs,
+    timeoutMs: workerTimeoutMs(topology),
     settings: spec.settings,
   });
 }
 
 async function runWorker(topology: Topology, plan: TopologyPlan, image: string, ports: Map<string, number>): Promise<WorkerReport> {
   const worker = topology.nodes.find((node) => node.run === 'worker')!;
-  const tokens = await mintTokens(topology, plan, worker.worker!.tokens, ports);
+  const tokens = await mintTokens(topology, plan, ports);
   const output = new LineCollector();
   const spec = plan.worker;
-  const bound = STARTUP_TIMEOUT_MS + worker.worker!.servers.length * topology.timeoutMs;
+  // The worker connects to its servers at once, each within its MCP_TIMEOUT.
+  const bound = STARTUP_TIMEOUT_MS + workerTimeoutMs(topology);
   try {
     await new HarnessContainer(image)
       .withName(`${spec.name}-${randomBytes(2).toString('hex')}`)
@@ -296,43 +296,12 @@ async function runWorker(topology: Topology, plan: TopologyPlan, image: string, 
 }
 
 /** The worker's tokens from the auth server's admin API (TEST-ONLY, published on 127.0.0.1 for this). */
-async function mintTokens(
-  topology: Topology,
-  plan: TopologyPlan,
-  tokens: Record<string, TokenSpec>,
-  ports: Map<string, number>,
-): Promise<Record<string, string>> {
-  const entries = Object.entries(tokens);
-  if (entries.length === 0) return {};
-  const authNode = topology.nodes.find((node) => node.run === 'auth-server');
-  const auth = authNode && plan.services.find((service) => service.node === authNode.name);
-  const port = auth && ports.get(auth.node);
-  if (!auth || auth.brought || port === undefined) {
-    throw new RuntimeError(
-      'ERR_RUNTIME_TOKEN',
-      `the worker's tokens (${entries.map(([name]) => name).join(', ')}) need a node with run: auth-server running the simulated auth server`,
-    );
-  }
-  const minted: Record<string, string> = {};
-  for (const [name, token] of entries) {
-    const body = {
-      kind: token.kind,
-      ...(token.audience !== undefined && AUDIENCE_KINDS.has(token.kind) ? { audience: token.audience } : {}),
-      ...(token.subject !== undefined ? { subject: token.subject } : {}),
-      ...(token.ttl_seconds !== undefined ? { ttlSeconds: token.ttl_seconds } : {}),
-    };
-    const response = await fetch(`http://127.0.0.1:${port}/admin/mint`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    });
-    const answer = (await response.json().catch(() => ({}))) as { token?: string; code?: string; message?: string };
-    if (!response.ok || typeof answer.token !== 'string') {
-      throw new RuntimeError('ERR_RUNTIME_TOKEN', `the auth server did not mint ${name} (${token.kind}): ${answer.code ?? response.status} ${answer.message ?? ''}`.trim());
-    }
-    minted[name] = answer.token;
-  }
-  return minted;
+function mintTokens(topology: Topology, plan: TopologyPlan, ports: Map<string, number>): Promise<Record<string, string>> {
+  return mintWorkerTokens(topology, (authNode) => {
+    const auth = plan.services.find((service) => service.node === authNode.name);
+    const port = auth && ports.get(auth.node);
+    return auth && !auth.brought && port !== undefined ? adminApiMint(`http://127.0.0.1:${port}`) : undefined;
+  });
 }
 
 function checkInterrupted(): void {

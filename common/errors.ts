@@ -1,6 +1,7 @@
 /**
- * Base of every error the harness raises on purpose. Each area (topology, network, client, ...)
- * has its own `errors.ts` with a union of `ERR_...` codes; tests assert `code`, never the message.
+ * Base of every error the project raises on purpose, in the harness and in the simulated services.
+ * Each area (topology, network, client, auth-server, ...) has its own `errors.ts` with a union of
+ * `ERR_...` codes; tests assert `code`, never the message.
  *
  * @example
  * throw new HarnessError('ERR_SCENARIO_INVALID', 'scenarios/a.yaml:3: expect.grafana: ...');
