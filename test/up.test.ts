@@ -97,7 +97,9 @@ async function run(args: string[]) {
 
 describe('harness up --exec', () => {
   it('runs curl as the worker: step 0 goes into the dropped flow and the harness says so', async () => {
-    const { stdout, stderr } = await run([step0, '--exec', '--', 'curl', '-s', '-m', '5', MCP]);
+    const { stdout, stderr } = await run([step0, '--exec', '--', 'curl', '-s', '-m', '5', '-w', '\n%{http_code}', MCP]);
+    // What curl itself saw: the shim's answer once the hold (timeout_ms) ended the dropped flow.
+    expect(stdout.split('\n').at(-1)).toBe('504');
     expect(stderr).toMatch(/claude-worker -> monitoring-mcp\.service\.dev-us-east-1\.consul:8000 was DROPPED by the network \(claude-worker outbound: /);
     expect(stderr).toContain('the command saw a timeout');
     expect(stdout).not.toContain('Monitoring AI MCP Server');
