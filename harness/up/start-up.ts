@@ -88,7 +88,10 @@ export async function startUp(target: string, options: StartUpOptions): Promise<
     await writeFile(files.envSh, `${exportLines(workerEnv).join('\n')}\n`, { mode: 0o600 });
     let current = scenario;
     const reload = async (): Promise<UpEdit> => {
-      const loaded = only(await loadScenarioFile(current.file, { root: options.root }), current.file);
+      const members = await loadScenarioFile(current.file, { root: options.root });
+      // A matrix member is reloaded as the same member; a plain file has one scenario.
+      const loaded = members.length > 1 ? members.find((member) => member.id === current.id) : members[0];
+      if (!loaded) throw new UpError('ERR_UP_RELOAD', `${current.file} no longer defines ${current.id}`);
       const next: Scenario = { ...loaded, id: current.id };
       const changes = verdictChanges(current.topology, next.topology);
       const update = await running.update(next.topology);
