@@ -2,6 +2,8 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { containersUnavailable, dockerLines } from './docker-available.ts';
@@ -14,9 +16,11 @@ describe.skipIf(skip !== undefined)('harness up --runtime containers', () => {
   it('prints the topology, keeps it up, and on SIGINT removes every container, network and temp file', async () => {
     const session = randomUUID();
     const label = `label=mcp-topology-harness.session=${session}`;
+    // A TMPDIR of its own: removed at the end even when the child had to be killed before its clean-up.
+    const tmp = await mkdtemp(path.join(os.tmpdir(), 'mth-up-containers-'));
     const child = spawn(process.execPath, ['harness/cli.ts', 'up', 'incidents/2025-10-01-prometheus-mcp/1-after-firewall-fix', '--runtime', 'containers', '--json'], {
       cwd: repo,
-      env: { ...process.env, MTH_SESSION_ID: session, CI: 'true' },
+      env: { ...process.env, MTH_SESSION_ID: session, CI: 'true', TMPDIR: tmp },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const output = { stdout: '', stderr: '' };
@@ -39,8 +43,11 @@ describe.skipIf(skip !== undefined)('harness up --runtime containers', () => {
       expect(await exited).toBe(130);
       expect(output.stderr).toMatch(/SIGINT: removed \d+ container\(s\) and \d+ network\(s\)/);
       expect(existsSync(doc.worker.mcpJson)).toBe(false);
+      // testcontainers keeps its own lock file in TMPDIR; the harness's dirs are harness-up-*.
+      expect((await readdir(tmp)).filter((entry) => entry.startsWith('harness-'))).toEqual([]);
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
+      await rm(tmp, { recursive: true, force: true });
     }
     expect(dockerLines('ps', '-aq', '--filter', label)).toEqual([]);
     expect(dockerLines('network', 'ls', '-q', '--filter', label)).toEqual([]);
