@@ -24,6 +24,7 @@ export class ServiceLog {
   readonly #clock: Clock;
   readonly #sink: LogSink | undefined;
   readonly #limit: number;
+  readonly #listeners = new Set<LogSink>();
 
   constructor(service: string, clock: Clock, sink?: LogSink, limit = 1000) {
     this.#service = service;
@@ -37,6 +38,18 @@ export class ServiceLog {
     this.entries.push(entry);
     if (this.entries.length > this.#limit) this.entries.shift();
     this.#sink?.(entry);
+    for (const listener of [...this.#listeners]) listener(entry);
     return entry;
+  }
+
+  /**
+   * Calls `listener` with each entry written from now on; returns the unsubscribe function.
+   *
+   * @example
+   * const stop = server.log.onEntry((entry) => console.log(entry.event));
+   */
+  onEntry(listener: LogSink): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
   }
 }

@@ -6,13 +6,15 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { auditTopology, failsAt, formatAuditText, SEVERITIES, toAuditJson, toAuditJUnit, toAuditSarif, type AuditReport, type Severity } from './audit/index.ts';
-import { ClientNameSchema, parseWorkerConfig, parseWorkerSettings, type ClientName } from './client/index.ts';
+import { ClientNameSchema, type ClientName } from './client/index.ts';
 import { isHarnessError } from '../common/index.ts';
 import { runFirewallCheck } from './network/index.ts';
 import { formatExplanation, formatScenarioTable, toJUnitXml, toJsonReport, toMermaid } from './report/index.ts';
 import { runScenario, runScenarios, summarize, type ScenarioResult } from './runner/index.ts';
 import { containersRuntime, inProcessRuntime, type Runtime } from './runtime/index.ts';
 import { loadScenarioFile, requiredRuntime, resolveScenarioArgs, scenarioId, type RequiredRuntime, type Scenario } from './topology/index.ts';
+import { checkUserFiles, formatNewIncident, formatProvenance, newIncident, type UserFlags } from './incident/index.ts';
+import { upCommand } from './up/index.ts';
 
 /** Exit codes: 0 all as expected, 1 an expectation unmet (audit: a finding at --fail-on or above), 2 bad input (or nothing to check). */
 const EXIT_UNMET = 1;
@@ -152,31 +154,13 @@ async function diagram(target: string, options: ClientFlags & { root: string; ru
   return exitCodeOf(results);
 }
 
-async function check(configFile: string, options: ClientFlags & { topology: string; settings?: string; env: string[]; json?: boolean; runtime: string }) {
-  const [base] = await loadScenarioFile(options.topology) as [Scenario];
-  const config = parseWorkerConfig(await readFile(configFile, 'utf8'), { file: configFile });
-  const worker = base.topology.nodes.find((node) => node.run === 'worker')!;
-  const env = Object.fromEntries(options.env.map((pair) => {
-    const at = pair.indexOf('=');
-    if (at <= 0) throw new CommanderError(EXIT_USAGE, 'harness.env', `--env wants NAME=VALUE, got "${pair}"`);
-    return [pair.slice(0, at), pair.slice(at + 1)];
-  }));
-  const settings = options.settings ? parseWorkerSettings(await readFile(options.settings, 'utf8'), { file: options.settings }) : worker.worker!.settings;
-  const scenario: Scenario = {
-    ...base,
-    id: `check ${configFile} against ${base.id}`,
-    // What check asks of every server in the config: it connects and settings.json allows all its tools.
-    expect: Object.fromEntries(config.servers.map((server) => [server.name, { status: 'connected' as const, unpermitted: [] }])),
-    topology: {
-      ...base.topology,
-      nodes: base.topology.nodes.map((node) =>
-        node === worker ? { ...node, worker: { ...node.worker!, servers: config.servers, env: { ...node.worker!.env, ...env }, settings } } : node,
-      ),
-    },
-  };
-  const result = await runScenario(scenario, { runtime: await runtimeNamed(options.runtime), ...clientOptions(options) });
-  if (options.json) process.stdout.write(`${JSON.stringify(toJsonReport([result]), null, 2)}\n`);
-  else process.stdout.write(`${formatExplanation(scenario, result)}`);
+async function check(configFile: string, options: ClientFlags & UserFlagOptions & { topology: string; json?: boolean; runtime: string }) {
+  const { scenario, result, provenance } = await checkUserFiles(options.topology, { ...userFlags(options), config: configFile }, {
+    runtime: await runtimeNamed(options.runtime),
+    ...clientOptions(options),
+  });
+  if (options.json) process.stdout.write(`${JSON.stringify({ ...toJsonReport([result]), inputs: provenance }, null, 2)}\n`);
+  else process.stdout.write(`${formatProvenance(provenance)}\n${formatExplanation(scenario, result)}`);
   return result.ok ? 0 : EXIT_UNMET;
 }
 
@@ -210,6 +194,85 @@ async function audit(target: string, options: { json?: boolean; junit?: string; 
     for (const report of reports) process.stdout.write(formatAuditText(report, { failOn }));
   }
   return reports.some((report) => failsAt(report, failOn)) ? EXIT_UNMET : 0;
+}
+
+async function newIncidentCommand(slug: string, options: ClientFlags & UserFlagOptions & { topology: string; reported: string; date?: string; force?: boolean; root: string; runtime: string; json?: boolean }) {
+  const made = await newIncident({
+    slug,
+    date: options.date ?? new Date().toISOString().slice(0, 10),
+    root: options.root,
+    topology: options.topology,
+    flags: userFlags(options),
+    reported: options.reported,
+    ...(options.force ? { force: true } : {}),
+    runtime: await runtimeNamed(options.runtime),
+    ...clientOptions(options),
+  });
+  if (options.json) {
+    process.stdout.write(`${JSON.stringify({ file: made.file, reproduces: made.reproduces, differences: made.differences, inputs: made.provenance, report: toJsonReport([made.result]) }, null, 2)}\n`);
+  } else {
+    process.stdout.write(formatNewIncident(made));
+  }
+  return made.reproduces ? 0 : EXIT_UNMET;
+}
+
+/** The user's own material as flags: shared by check, up and new incident. */
+interface UserFlagOptions {
+  config?: string;
+  settings?: string;
+  nebula: string[];
+  groups: string[];
+  token: string[];
+  env: string[];
+}
+
+function userFlags(options: UserFlagOptions): UserFlags {
+  return {
+    ...(options.config ? { config: options.config } : {}),
+    ...(options.settings ? { settings: options.settings } : {}),
+    nebula: options.nebula,
+    groups: options.groups,
+    token: options.token,
+    env: options.env,
+  };
+}
+
+function withUserFlags(command: Command, options: { config: boolean }): Command {
+  const collect = (value: string, previous: string[]) => [...previous, value];
+  if (options.config) command.option('--config <file>', "the worker's agent_config.yaml or .mcp.json");
+  return command
+    .option('--settings <file>', "the worker's settings.json")
+    .option('--nebula <NODE=config.yml>', "a node's Nebula config (its firewall: section, or nebula.firewall: of a deploy file), used verbatim; repeatable", collect, [])
+    .option('--groups <NODE=a,b,c|NODE=@file>', "a node's certificate groups: a list, a pod YAML with the slack.com/nebula.groups annotation, or nebula-cert print -json output; repeatable", collect, [])
+    .option('--token <VAR=kind>', 'a token the auth server mints into the worker env var VAR (valid, expired, ...); repeatable', collect, [])
+    .option('--env <NAME=VALUE>', "the worker's environment; repeatable", collect, []);
+}
+
+async function up(target: string, command: string[], options: UserFlagOptions & { root: string; runtime: string; json?: boolean; events?: boolean; exec?: boolean }) {
+  if (!options.exec && command.length > 0) {
+    throw new CommanderError(EXIT_USAGE, 'harness.usage', `unexpected arguments after ${target}: ${command.join(' ')} (to run a command as the worker: --exec -- CMD ARGS...)`);
+  }
+  const stop = new AbortController();
+  const abort = () => stop.abort();
+  const runtime = await runtimeNamed(options.runtime);
+  // The containers runtime removes its containers and networks on SIGINT/SIGTERM itself, then exits.
+  const signals = runtime === containersRuntime ? [] : (['SIGINT', 'SIGTERM'] as const);
+  for (const signal of signals) process.once(signal, abort);
+  try {
+    return await upCommand(target, {
+      root: options.root,
+      runtime,
+      ...(options.json ? { json: true } : {}),
+      ...(options.events ? { events: true } : {}),
+      ...(options.exec ? { exec: command } : {}),
+      userFlags: userFlags(options),
+      signal: stop.signal,
+      out: (text) => process.stdout.write(text),
+      err: (text) => process.stderr.write(text),
+    });
+  } finally {
+    for (const signal of signals) process.off(signal, abort);
+  }
 }
 
 function program(): Command {
@@ -266,13 +329,14 @@ function program(): Command {
     .action(async (target: string, options) => {
       process.exitCode = await diagram(target, options);
     });
-  cli
-    .command('check')
-    .description("check your own agent_config.yaml (or .mcp.json) against a base topology, without writing a scenario")
-    .argument('<config>', "the worker's MCP config")
-    .requiredOption('--topology <file>', 'base topology, e.g. scenarios/topologies/monitoring-dev.yaml')
-    .option('--settings <file>', "the worker's settings.json")
-    .option('--env <NAME=VALUE...>', "the worker's environment", [])
+  withUserFlags(
+    cli
+      .command('check')
+      .description("check your own agent_config.yaml (or .mcp.json), and any of your Nebula configs, groups and tokens, against a base topology, without writing a scenario")
+      .argument('<config>', "the worker's MCP config")
+      .requiredOption('--topology <file>', 'base topology, e.g. scenarios/topologies/monitoring-dev.yaml'),
+    { config: false },
+  )
     .option('--json', 'print JSON')
     .addOption(runtime())
     .addOption(client())
@@ -292,6 +356,43 @@ function program(): Command {
     .action(async (target: string, options) => {
       // In-process only for now: it is the runtime that gives the audit a way in (StartedTopology.probe).
       process.exitCode = await audit(target, { ...options, runtime: 'inprocess' });
+    });
+  withUserFlags(
+    cli
+      .command('new')
+      .description('write a new scenario from your own material')
+      .command('incident')
+      .description("write scenarios/incidents/<date>-<slug>/0-as-reported.yaml from your files and the reported mcp_servers line, run it, and say whether it reproduces the report")
+      .argument('<slug>', 'e.g. prometheus-mcp')
+      .requiredOption('--topology <file>', 'base topology your files patch, e.g. scenarios/topologies/monitoring-dev.yaml')
+      .requiredOption('--reported <line>', "the worker's mcp_servers log line, Python-repr or JSON, or @file holding it"),
+    { config: true },
+  )
+    .option('--date <YYYY-MM-DD>', "the incident's date (default: today, UTC)")
+    .option('--force', 'overwrite a step 0 that exists')
+    .option('--json', 'print JSON')
+    .addOption(root())
+    .addOption(runtime())
+    .addOption(client())
+    .addOption(claudeBin())
+    .action(async (slug: string, options) => {
+      process.exitCode = await newIncidentCommand(slug, options);
+    });
+  withUserFlags(
+    cli
+      .command('up')
+      .description('bring a scenario or topology up and keep it up until Ctrl-C, for any client; or run one command as the worker (--exec -- CMD ARGS...)')
+      .argument('<target>', 'scenario or topology: file or id')
+      .argument('[command...]', 'with --exec: the command and its arguments, after --'),
+    { config: true },
+  )
+    .option('--exec', 'run the command after -- as the worker node, print the network\'s decisions for its flows, exit with its status')
+    .option('--json', 'print one JSON document on one line (then, with --events and on each applied edit, one JSON line each)')
+    .option('--events', "stream each network decision and each service's log line as it happens")
+    .addOption(root())
+    .addOption(runtime())
+    .action(async (target: string, command: string[], options) => {
+      process.exitCode = await up(target, command, options);
     });
   const firewall = cli.command('firewall').description("ask the Nebula stand-in about a flow");
   firewall
@@ -319,10 +420,10 @@ try {
   await program().parseAsync(process.argv);
 } catch (error) {
   if (error instanceof CommanderError) {
-    if (error.code !== 'commander.helpDisplayed' && error.code !== 'commander.version' && error.code !== 'harness.env') {
+    if (error.code !== 'commander.helpDisplayed' && error.code !== 'commander.version' && error.code !== 'harness.env' && error.code !== 'harness.usage') {
       process.exitCode = error.exitCode === 0 ? 0 : EXIT_USAGE;
     } else {
-      if (error.code === 'harness.env') process.stderr.write(`harness: ${error.message}\n`);
+      if (error.code === 'harness.env' || error.code === 'harness.usage') process.stderr.write(`harness: ${error.message}\n`);
       process.exitCode = error.exitCode;
     }
   } else if (isHarnessError(error)) {

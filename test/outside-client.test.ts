@@ -77,4 +77,20 @@ describe('a started topology, for outside clients', () => {
     }
     expect(running.networkEvents().some((event) => event.destination.startsWith('api.example.invalid') && event.verdict === 'no-such-host')).toBe(true);
   });
+
+  it('applies a live update of a firewall without restarting services, and refuses one that adds a node', async () => {
+    const before = (await scenario(path.join(ROOT, 'incidents/2025-10-01-prometheus-mcp/0-as-reported.yaml'))).topology;
+    const after = (await scenario(path.join(ROOT, 'incidents/2025-10-01-prometheus-mcp/1-after-firewall-fix.yaml'))).topology;
+    await using running = await inProcessRuntime.start(before);
+    const ports = running.nodes().map((node) => node.localUrl);
+    expect(await running.update(after)).toEqual({ network: ['claude-worker'], restarted: [], worker: false });
+    expect(running.nodes().map((node) => node.localUrl)).toEqual(ports);
+    expect(running.topology).toBe(after);
+    const report = await running.runWorker();
+    expect(report.servers.find((server) => server.name === 'prometheus')?.status).toBe('failed');
+    expect(running.networkEvents().filter((event) => event.source === 'claude-worker' && event.destinationNode === 'monitoring-mcp').map((event) => event.verdict)).toContain('allow');
+    const extra = { ...after, nodes: [...after.nodes, { ...after.nodes[1]!, name: 'grafana' }] };
+    await expect(running.update(extra)).rejects.toMatchObject({ code: 'ERR_RUNTIME_UPDATE' });
+  });
 });
+

@@ -58,4 +58,24 @@ describe('NameRegistry', () => {
   it('throws ERR_UNKNOWN_NODE for a service of an unknown node', () => {
     expect(() => names.addService('grafana', { name: 'g.consul', port: 80, target })).toThrow(expect.objectContaining({ code: 'ERR_UNKNOWN_NODE' }));
   });
+
+  it('replaces a running node\'s identity and firewall, keeping its services', () => {
+    const live = createNames([node('monitoring-mcp', '10.10.0.7', [{ name: MCP, port: 8000, target }])]);
+    const firewall = parseFirewall({ inbound: [{ port: 8000, proto: 'tcp', group: 'dev' }] });
+    live.updateNode('monitoring-mcp', { identity: { name: 'monitoring-mcp', ip: '10.10.0.8', groups: ['dev'] }, firewall });
+    expect(live.node('monitoring-mcp')).toMatchObject({ identity: { ip: '10.10.0.8', groups: ['dev'] }, firewall });
+    expect(live.resolve('10.10.0.8', 8000)).toMatchObject({ node: 'monitoring-mcp', target });
+    expect(live.resolve('10.10.0.7', 8000)).toBeUndefined();
+    live.retarget('monitoring-mcp', 8000, { host: '127.0.0.1', port: 40999 });
+    expect(live.resolve(MCP, 8000)?.target).toEqual({ host: '127.0.0.1', port: 40999 });
+  });
+
+  it.each([
+    ['a rename', () => names.updateNode('claude-worker', { identity: { name: 'other', ip: '10.10.0.5', groups: [] }, firewall: parseFirewall({}) }), 'ERR_NETWORK_CONFIG'],
+    ["another node's IP", () => names.updateNode('claude-worker', { identity: { name: 'claude-worker', ip: '10.10.0.7', groups: [] }, firewall: parseFirewall({}) }), 'ERR_NETWORK_CONFIG'],
+    ['a port the node does not serve', () => names.retarget('monitoring-mcp', 9000, target), 'ERR_UNKNOWN_NODE'],
+    ['a target off loopback', () => names.retarget('monitoring-mcp', 8000, { host: '192.168.1.10', port: 80 }), 'ERR_NETWORK_CONFIG'],
+  ])('refuses, while running, %s', (_name, change, code) => {
+    expect(change).toThrow(expect.objectContaining({ code }));
+  });
 });

@@ -117,6 +117,34 @@ export class NameRegistry {
     return [...this.#nodes.keys()];
   }
 
+  /**
+   * Replaces a node's certificate (identity) and firewall while the network runs, as a redeploy
+   * with a new config and certificate would: every flow from then on is judged by them. Its services stay.
+   *
+   * @example
+   * network.names.updateNode('claude-worker', { identity, firewall: parseFirewall(config) });
+   */
+  updateNode(name: string, update: { identity: NodeIdentity; firewall: Firewall }): void {
+    const node = this.node(name);
+    if (update.identity.name !== name) throw new NetworkError('ERR_NETWORK_CONFIG', `node ${name} cannot be renamed ${update.identity.name} while it runs`);
+    const other = this.#byIp.get(update.identity.ip);
+    if (other !== undefined && other !== name) throw new NetworkError('ERR_NETWORK_CONFIG', `nodes ${other} and ${name} both have overlay IP ${update.identity.ip}`);
+    this.#byIp.delete(node.identity.ip);
+    this.#byIp.set(update.identity.ip, name);
+    node.identity = update.identity;
+    node.firewall = update.firewall;
+  }
+
+  /** Points the service of `nodeName` on overlay `port` at a new target (its process restarted elsewhere). */
+  retarget(nodeName: string, port: number, target: NetworkService['target']): void {
+    const service = this.node(nodeName).services?.find((candidate) => candidate.port === port);
+    if (!service) throw new NetworkError('ERR_UNKNOWN_NODE', `${nodeName} serves nothing on port ${port}`);
+    if (!this.#remoteTargets && !isLoopback(target.host)) {
+      throw new NetworkError('ERR_NETWORK_CONFIG', `service ${service.name} of ${nodeName}: target ${target.host} is not a loopback address`);
+    }
+    service.target = { ...target };
+  }
+
   /** What `host` stands for, or undefined when no node answers to it (a DNS failure). */
   resolve(host: string, port?: number): Resolution | undefined {
     const key = normalise(host);

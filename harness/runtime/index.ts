@@ -3,4 +3,4 @@ export { containersRuntime } from './containers/index.ts';
 export type { ContainersRuntime, StartedContainersTopology } from './containers/index.ts';
 export { RuntimeError } from './errors.ts';
 export type { RuntimeErrorCode } from './errors.ts';
-export type { Runtime, RuntimeOptions, StartedNode, StartedTopology, TopologyProbe } from './runtime.ts';
+export type { Runtime, RuntimeOptions, StartedNode, StartedTopology, TopologyEvent, TopologyEventListener, TopologyProbe, TopologyUpdate } from './runtime.ts';

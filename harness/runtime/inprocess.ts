@@ -4,7 +4,7 @@ import { workerTimeoutMs } from './runtime.ts';
 import { startNetwork, type StartedNetwork } from '../network/index.ts';
 import type { Topology, TopologyNode } from '../topology/index.ts';
 import { RuntimeError } from './errors.ts';
-import type { Runtime, RuntimeOptions, StartedNode, StartedTopology, TopologyProbe } from './runtime.ts';
+import type { Runtime, RuntimeOptions, StartedNode, StartedTopology, TopologyEvent, TopologyEventListener, TopologyProbe, TopologyUpdate } from './runtime.ts';
 import { startNodeService, type StartedNodeService } from './services.ts';
 import { mintWorkerTokens } from './tokens.ts';
 
@@ -33,34 +33,63 @@ export const inProcessRuntime: Runtime = {
       ...(options.clock ? { clock: options.clock } : {}),
     });
     const services = new Map<string, StartedNodeService>();
+    const listeners = new Set<TopologyEventListener>();
+    const emit = (event: TopologyEvent) => {
+      for (const listener of [...listeners]) listener(event);
+    };
+    network.onEvent((flow) => emit({ kind: 'flow', flow }));
     const close = async () => {
       await Promise.allSettled([...services.values()].map((service) => service.close()));
       await network.close();
+    };
+    const startService = async (node: TopologyNode) => {
+      const service = await startNodeService(node, {
+        fetch: proxiedFetch(network.egress(node.name).proxyUrl),
+        clock: options.clock,
+      });
+      services.set(node.name, service);
+      service.log.onEntry((entry) => emit({ kind: 'log', node: node.name, entry }));
+      return service;
     };
     try {
       await Promise.all(
         topology.nodes
           .filter((node) => node.run !== 'worker')
-          .map(async (node) => {
-            const service = await startNodeService(node, {
-              fetch: proxiedFetch(network.egress(node.name).proxyUrl),
-              clock: options.clock,
-            });
-            services.set(node.name, service);
-            registerService(network, node, service.port);
-          }),
+          .map(async (node) => registerService(network, node, (await startService(node)).port)),
       );
     } catch (error) {
       await close();
       throw new RuntimeError('ERR_RUNTIME_START', `could not start the topology: ${(error as Error).message}`, { cause: error });
     }
-    const worker = () => launchWorker(topology, network, services);
+    let current = topology;
+    const worker = () => launchWorker(current, network, services);
+    const update = async (next: Topology): Promise<TopologyUpdate> => {
+      const plan = planUpdate(current, next);
+      for (const node of plan.network) network.names.updateNode(node.name, { identity: node.identity, firewall: node.firewall });
+      for (const node of plan.restarted) {
+        await services.get(node.name)?.close();
+        services.delete(node.name);
+        const service = await startService(node).catch((error: unknown) => {
+          throw new RuntimeError('ERR_RUNTIME_START', `${node.name} did not restart: ${(error as Error).message}`, { cause: error });
+        });
+        network.names.retarget(node.name, node.service!.port, { host: '127.0.0.1', port: service.port });
+      }
+      current = next;
+      return { network: plan.network.map((node) => node.name), restarted: plan.restarted.map((node) => node.name), worker: plan.worker };
+    };
     return {
-      topology,
-      nodes: () => topology.nodes.map((node) => startedNode(node, network, services)),
+      get topology() {
+        return current;
+      },
+      nodes: () => current.nodes.map((node) => startedNode(node, network, services)),
       worker,
       runWorker: async (client: WorkerClient = simulatedClient) => client.run(await worker()),
+      update,
       networkEvents: () => network.events,
+      onEvent: (listener: TopologyEventListener) => {
+        listeners.add(listener);
+        return () => listeners.delete(listener);
+      },
       serviceLog: (node: string): readonly LogEntry[] => services.get(node)?.log.entries ?? [],
       probe: probeOf(topology, network, services),
       close,
@@ -114,4 +143,27 @@ async function launchWorker(
 
 function mintTokens(topology: Topology, services: Map<string, StartedNodeService>): Promise<Record<string, string>> {
   return mintWorkerTokens(topology, (auth) => services.get(auth.name)?.mint);
+}
+
+/** Which nodes of a running topology an edit touches; throws ERR_RUNTIME_UPDATE for what cannot change live. */
+function planUpdate(current: Topology, next: Topology): { network: TopologyNode[]; restarted: TopologyNode[]; worker: boolean } {
+  const names = (topology: Topology) => topology.nodes.map((node) => node.name).join(', ');
+  if (names(current) !== names(next)) {
+    throw new RuntimeError('ERR_RUNTIME_UPDATE', `the nodes changed (${names(current)} -> ${names(next)}): restart harness up to add, remove or rename nodes`);
+  }
+  if (current.timeoutMs !== next.timeoutMs || current.dc !== next.dc) {
+    throw new RuntimeError('ERR_RUNTIME_UPDATE', 'timeout_ms or dc changed: restart harness up to apply it');
+  }
+  const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+  const plan = { network: [] as TopologyNode[], restarted: [] as TopologyNode[], worker: false };
+  for (const [index, node] of next.nodes.entries()) {
+    const before = current.nodes[index]!;
+    if (before.run !== node.run || !same(before.service, node.service) || node.container) {
+      throw new RuntimeError('ERR_RUNTIME_UPDATE', `${node.name}: what it runs or serves changed: restart harness up to apply it`);
+    }
+    if (!same(before.identity, node.identity) || !same(before.firewallConfig, node.firewallConfig)) plan.network.push(node);
+    if (node.run === 'worker') plan.worker = !same(before.worker, node.worker);
+    else if (!same(before.env, node.env)) plan.restarted.push(node);
+  }
+  return plan;
 }

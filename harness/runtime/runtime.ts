@@ -25,8 +25,24 @@ export interface StartedNode {
   localUrl: string | undefined;
 }
 
+/** Something a started topology saw happen: a decision of the network shim, or a line of a service's log. */
+export type TopologyEvent = { kind: 'flow'; flow: NetworkEvent } | { kind: 'log'; node: string; entry: LogEntry };
+
+export type TopologyEventListener = (event: TopologyEvent) => void;
+
+/** What a live update changed in a running topology. */
+export interface TopologyUpdate {
+  /** Nodes whose certificate groups, overlay IP or firewall changed: the next flow is judged by the new ones. */
+  network: string[];
+  /** Service nodes whose env changed: each restarted alone. */
+  restarted: string[];
+  /** True when the worker's servers, env, tokens or settings changed (the next worker() has them). */
+  worker: boolean;
+}
+
 /** A topology brought up by a runtime: what ran, and what every part of it saw. */
 export interface StartedTopology extends AsyncDisposable {
+  /** The topology as it runs now (a live update replaces it). */
   readonly topology: Topology;
   /** Every node, in the topology's order. */
   nodes(): StartedNode[];
@@ -42,6 +58,23 @@ export interface StartedTopology extends AsyncDisposable {
   runWorker(client?: WorkerClient): Promise<WorkerReport>;
   /** Every decision the network shim took so far. */
   networkEvents(): readonly NetworkEvent[];
+  /**
+   * Calls `listener` on each shim decision and each service log line from now on, as they happen;
+   * returns the unsubscribe function.
+   *
+   * @example
+   * const stop = running.onEvent((event) => { if (event.kind === 'flow') console.log(event.flow.verdict); });
+   */
+  onEvent(listener: TopologyEventListener): () => void;
+  /**
+   * Applies an edited topology without restarting what did not change: groups, IPs and firewalls
+   * take effect on the next flow, a service whose env changed restarts alone. Adding, removing or
+   * renaming nodes, or changing what a node runs or serves, throws ERR_RUNTIME_UPDATE.
+   *
+   * @example
+   * const changed = await running.update(edited.topology); // { network: ['claude-worker'], restarted: [], worker: false }
+   */
+  update(topology: Topology): Promise<TopologyUpdate>;
   /** The structured log of the service on `node` (empty for the worker). */
   serviceLog(node: string): readonly LogEntry[];
   /** What `harness audit` acts through; only runtimes that can offer it (in-process) set it. */

@@ -3,7 +3,7 @@ import { loadFixtures, startMonitoringAiMcp, type Fixtures } from '../../mocks/m
 import { monitoringMcpOptionsFromEnv, startMonitoringMcp } from '../../mocks/monitoring-mcp/index.ts';
 import { loadPrometheusFixture, startPrometheus, type PrometheusFixture } from '../../mocks/prometheus/index.ts';
 import { MCP_REVISIONS_ENV, parseMcpRevisions } from '../../mocks/shared/index.ts';
-import type { Clock, Fetch, LogEntry } from '../../common/index.ts';
+import type { Clock, Fetch, ServiceLog } from '../../common/index.ts';
 import type { TopologyNode } from '../topology/index.ts';
 import { RuntimeError } from './errors.ts';
 import { authServerIssuer } from './tokens.ts';
@@ -11,7 +11,7 @@ import { authServerIssuer } from './tokens.ts';
 /** A simulated service running in this process for one node. */
 export interface StartedNodeService {
   readonly port: number;
-  readonly log: { readonly entries: readonly LogEntry[] };
+  readonly log: ServiceLog;
   /** Only the auth server mints (a request from tokens.ts's mintRequest). */
   mint?(request: AdminMintRequest): Promise<string>;
   /** Only the auth server: any kind with any mint options (scope, client id), for `harness audit`. */

@@ -17,6 +17,7 @@ export class LineCollector {
   readonly #plain: string[] = [];
   readonly #waiters = new Set<{ match: (line: JsonLine) => boolean; resolve: (line: JsonLine) => void }>();
   readonly #streams = new Set<Readable>();
+  readonly #listeners = new Set<(line: JsonLine) => void>();
   #partial = '';
 
   attach(stream: Readable): void {
@@ -61,6 +62,12 @@ export class LineCollector {
     });
   }
 
+  /** Calls `listener` on each JSON line from now on; returns the unsubscribe function. */
+  onLine(listener: (line: JsonLine) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
   close(): void {
     for (const stream of this.#streams) stream.destroy();
     this.#streams.clear();
@@ -73,6 +80,7 @@ export class LineCollector {
         if (value && typeof value === 'object' && !Array.isArray(value)) {
           this.json.push(value as JsonLine);
           for (const waiter of [...this.#waiters]) if (waiter.match(value as JsonLine)) waiter.resolve(value as JsonLine);
+          for (const listener of [...this.#listeners]) listener(value as JsonLine);
           return;
         }
       } catch {

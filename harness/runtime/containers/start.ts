@@ -6,7 +6,7 @@ import { WorkerReportSchema, workerLaunch, type WorkerClient, type WorkerLaunch,
 import type { NetworkEvent } from '../../network/index.ts';
 import type { Topology } from '../../topology/index.ts';
 import { RuntimeError } from '../errors.ts';
-import { workerTimeoutMs, type RuntimeOptions, type StartedNode, type StartedTopology } from '../runtime.ts';
+import { workerTimeoutMs, type RuntimeOptions, type StartedNode, type StartedTopology, type TopologyEventListener } from '../runtime.ts';
 import { adminApiMint, mintWorkerTokens } from '../tokens.ts';
 import { dockerClient, HarnessContainer, HttpAnswerWait, reaperLabels, removeLabelled, requireImage } from './docker.ts';
 import { LineCollector } from './lines.ts';
@@ -147,7 +147,24 @@ export async function startContainersTopology(topology: Topology, options: Conta
         throw new RuntimeError('ERR_RUNTIME_WORKER', `the worker's run in containers failed: ${(error as Error).message}`, { cause: error });
       }
     },
+    update: () =>
+      Promise.reject(new RuntimeError('ERR_RUNTIME_UPDATE', 'the containers runtime does not apply live edits yet: restart harness up, or use --runtime inprocess')),
     networkEvents: flows,
+    onEvent(listener: TopologyEventListener) {
+      const stops = [
+        shim.onLine((line) => {
+          if (line.event === 'flow') listener({ kind: 'flow', flow: line.flow as NetworkEvent });
+        }),
+        ...[...logs].map(([node, collector]) =>
+          collector.onLine((line) => {
+            if (typeof line.event === 'string' && typeof line.time === 'string') listener({ kind: 'log', node, entry: line as LogEntry });
+          }),
+        ),
+      ];
+      return () => {
+        for (const stop of stops) stop();
+      };
+    },
     serviceLog: (node: string): readonly LogEntry[] =>
       (logs.get(node)?.json ?? []).filter((line): line is LogEntry => typeof line.event === 'string' && typeof line.time === 'string'),
     close,

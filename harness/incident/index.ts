@@ -1,0 +1,14 @@
+export { readUserInputs } from './inputs.ts';
+export type { UserFlags, UserInputs } from './inputs.ts';
+export { parseReported } from './reported.ts';
+export type { ReportedServer } from './reported.ts';
+export { scenarioDocument, provenance, formatProvenance } from './document.ts';
+export type { DocumentRefs, Provenance } from './document.ts';
+export { userScenario, hasUserMaterial } from './user-scenario.ts';
+export type { UserScenario } from './user-scenario.ts';
+export { checkUserFiles } from './check.ts';
+export type { CheckOutcome } from './check.ts';
+export { newIncident, formatNewIncident } from './new-incident.ts';
+export type { NewIncident, NewIncidentOptions } from './new-incident.ts';
+export { IncidentError } from './errors.ts';
+export type { IncidentErrorCode } from './errors.ts';

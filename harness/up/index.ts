@@ -1,0 +1,12 @@
+export { startUp, resolveUpTarget, exportLines } from './start-up.ts';
+export type { StartUpOptions, StartedUp, WorkerFiles } from './start-up.ts';
+export { upDocument, formatUp, formatEvent } from './describe.ts';
+export type { UpDocument } from './describe.ts';
+export { upCommand } from './command.ts';
+export type { UpCommandOptions } from './command.ts';
+export { flowVerdicts, verdictChanges, watchFile, formatEdit } from './live.ts';
+export type { UpEdit, VerdictChange } from './live.ts';
+export { execAsWorker, summarizeFlows } from './exec.ts';
+export type { ExecOptions, ExecOutcome } from './exec.ts';
+export { UpError } from './errors.ts';
+export type { UpErrorCode } from './errors.ts';

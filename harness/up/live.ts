@@ -1,0 +1,106 @@
+import { watch } from 'node:fs';
+import path from 'node:path';
+import { evaluateFlow } from '../network/index.ts';
+import type { TopologyUpdate } from '../runtime/index.ts';
+import type { Topology } from '../topology/index.ts';
+
+/** A flow between two nodes of a topology whose verdict an edit changed. */
+export interface VerdictChange {
+  /** `source -> node:port`, e.g. `claude-worker -> monitoring-mcp:8000`. */
+  flow: string;
+  before: string;
+  after: string;
+  /** Why the flow has its new verdict: the deciding rule, or what no rule matched. */
+  reason: string;
+}
+
+/** What `harness up` reports after applying an edit of the scenario file. */
+export interface UpEdit extends TopologyUpdate {
+  file: string;
+  changes: VerdictChange[];
+}
+
+/**
+ * The verdict of every flow a node could open to another node's service, by `source -> node:port`.
+ *
+ * @example
+ * flowVerdicts(topology).get('claude-worker -> monitoring-mcp:8000'); // { verdict: 'drop', reason: '...' }
+ */
+export function flowVerdicts(topology: Topology): Map<string, { verdict: string; reason: string }> {
+  const verdicts = new Map<string, { verdict: string; reason: string }>();
+  for (const from of topology.nodes) {
+    for (const to of topology.nodes) {
+      if (to === from || !to.service) continue;
+      const verdict = evaluateFlow({
+        from: { identity: from.identity, firewall: from.firewall },
+        to: { identity: to.identity, firewall: to.firewall },
+        port: to.service.port,
+        proto: 'tcp',
+      });
+      const denying = !verdict.outbound.allowed ? verdict.outbound : !verdict.inbound.allowed ? verdict.inbound : undefined;
+      const reason = denying
+        ? `${denying.node} ${denying.direction}: ${denying.reason}`
+        : `${from.name} outbound rule ${verdict.outbound.rule}; ${to.name} inbound rule ${verdict.inbound.rule}`;
+      verdicts.set(`${from.name} -> ${to.name}:${to.service.port}`, { verdict: verdict.verdict, reason });
+    }
+  }
+  return verdicts;
+}
+
+/**
+ * The flows whose verdict differs between two versions of a topology.
+ *
+ * @example
+ * verdictChanges(step0.topology, step1.topology); // [{ flow: 'claude-worker -> monitoring-mcp:8000', before: 'drop', after: 'allow', reason }]
+ */
+export function verdictChanges(before: Topology, after: Topology): VerdictChange[] {
+  const old = flowVerdicts(before);
+  const changes: VerdictChange[] = [];
+  for (const [flow, now] of flowVerdicts(after)) {
+    const was = old.get(flow);
+    if (was && was.verdict !== now.verdict) changes.push({ flow, before: was.verdict, after: now.verdict, reason: now.reason });
+  }
+  return changes;
+}
+
+/**
+ * Calls `onChange` once per settled change of `file` (editors write, rename and write again:
+ * changes within `settleMs` count once; a change arriving while one is handled waits for it).
+ * Returns the function that stops watching.
+ *
+ * @example
+ * const stop = watchFile('scenarios/incidents/x/0-as-reported.yaml', () => up.reload());
+ */
+export function watchFile(file: string, onChange: () => Promise<void>, settleMs = 150): () => void {
+  const name = path.basename(file);
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<void> = Promise.resolve();
+  // The folder, not the file: an editor that saves by renaming replaces the file the watch was on.
+  const watcher = watch(path.dirname(file), (_event, changed) => {
+    if (changed !== null && changed !== name) return;
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      running = running.then(onChange, onChange);
+    }, settleMs);
+  });
+  watcher.on('error', () => {});
+  return () => {
+    clearTimeout(timer);
+    watcher.close();
+  };
+}
+
+/**
+ * An applied edit as `harness up` prints it.
+ *
+ * @example
+ * formatEdit(edit); // "harness: 0-as-reported.yaml changed: network claude-worker; restarted none\n  claude-worker -> monitoring-mcp:8000  drop -> allow  (...)"
+ */
+export function formatEdit(edit: UpEdit): string {
+  const lines = [
+    `harness: ${path.basename(edit.file)} changed, applied: network ${edit.network.join(', ') || 'unchanged'}; restarted ${edit.restarted.join(', ') || 'none'}${edit.worker ? "; the worker's config changed (files rewritten)" : ''}`,
+  ];
+  if (edit.changes.length === 0) lines.push('  no flow changed its verdict');
+  for (const change of edit.changes) lines.push(`  ${change.flow}  ${change.before} -> ${change.after}  (${change.reason})`);
+  return `${lines.join('\n')}\n`;
+}
