@@ -1,31 +1,12 @@
 // `harness audit` as users run it: a child process, its exit code, stdout and the files it writes.
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import type { Log } from 'sarif';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { harness, root, type Outcome } from './harness-cli.ts';
 
-const root = path.resolve(import.meta.dirname, '..');
-const cli = path.join(root, 'harness/cli.ts');
 const base = path.join(root, 'scenarios/topologies/monitoring-dev.yaml');
-
-interface Outcome {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function harness(...args: string[]): Promise<Outcome> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [cli, ...args], { cwd: root, env: { ...process.env, CI: 'true' } });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code: number; stdout: string; stderr: string };
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
-}
 
 let dir: string;
 let text: Outcome;

@@ -5,28 +5,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { harness, root, cli } from './harness-cli.ts';
 
-const root = path.resolve(import.meta.dirname, '..');
-const cli = path.join(root, 'harness/cli.ts');
 const base = path.join(root, 'scenarios/topologies/monitoring-dev.yaml');
 const step0 = 'incidents/2025-10-01-prometheus-mcp/0-as-reported';
 const step1 = 'incidents/2025-10-01-prometheus-mcp/1-after-firewall-fix';
-
-interface Outcome {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function harness(...args: string[]): Promise<Outcome> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [cli, ...args], { cwd: root, env: { ...process.env, CI: 'true' } });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code: number; stdout: string; stderr: string };
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
-}
 
 let dir: string;
 beforeAll(async () => {
@@ -39,9 +22,13 @@ afterAll(async () => {
 describe('harness run', () => {
   it('leaves no Claude Code process or temp dir behind when interrupted (SIGINT) while Claude Code runs', async () => {
     const tmp = await mkdtemp(path.join(dir, 'tmp-'));
-    const child = spawn(process.execPath, [cli, 'run', step0, '--client', 'claude-code'], { cwd: root, env: { ...process.env, CI: 'true', TMPDIR: tmp }, stdio: 'ignore' });
+    // The seed as reported, its dropped flow held for a minute: Claude Code is surely still waiting
+    // on it when the signal comes, however slow the machine.
+    const held = path.join(dir, 'held-for-a-minute.yaml');
+    await writeFile(held, `extends: ${JSON.stringify(path.join(root, 'scenarios', `${step0}.yaml`))}\ntimeout_ms: 60000\nexpect: {prometheus: failed}\n`);
+    const child = spawn(process.execPath, [cli, 'run', held, '--client', 'claude-code'], { cwd: root, env: { ...process.env, CI: 'true', TMPDIR: tmp }, stdio: 'ignore' });
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    // Claude Code is under way once its temp dir exists (it holds a dropped flow for seconds then).
+    // Claude Code is under way once its temp dir exists.
     await vi.waitFor(async () => expect((await readdir(tmp)).some((name) => name.startsWith('mth-claude-'))).toBe(true), { timeout: 30_000, interval: 50 });
     const [claudeDir] = (await readdir(tmp)).filter((name) => name.startsWith('mth-claude-'));
     child.kill('SIGINT');

@@ -1,29 +1,16 @@
 // From the user's own material to a scenario: `harness new incident` and `harness check` as users run them.
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { harness, root } from './harness-cli.ts';
 
-const root = path.resolve(import.meta.dirname, '..');
-const cli = path.join(root, 'harness/cli.ts');
 // The seed's agent_config.yaml, the worker's deploy file (nebula.firewall), its pod (groups
 // annotation), monitoring-mcp's certificate (nebula-cert print -json) and the reported log line.
 const SEED = path.join(root, 'test/fixtures/seed-2025-10-01');
 // A base without the incident's firewall or groups: what reproduces the report comes from the seed's files.
 const OPEN_BASE = path.join(SEED, 'open-base.yaml');
-
-async function harness(...args: string[]) {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [cli, ...args], { cwd: root, env: { ...process.env, CI: 'true' } });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code: number; stdout: string; stderr: string };
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
-}
 
 const seedMaterial = async () => [
   '--topology', OPEN_BASE,

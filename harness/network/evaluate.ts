@@ -63,6 +63,19 @@ export function evaluateFlow(query: FlowQuery): FlowVerdict {
 }
 
 /**
+ * A flow verdict in one line: the denying table and why, or the two rules that let the flow in.
+ *
+ * @example
+ * describeFlowVerdict(evaluateFlow(query)); // 'claude-worker outbound: outbound rule port 8000/tcp groups [...] needs ...'
+ */
+export function describeFlowVerdict(verdict: FlowVerdict): string {
+  const denying = !verdict.outbound.allowed ? verdict.outbound : !verdict.inbound.allowed ? verdict.inbound : undefined;
+  return denying
+    ? `${denying.node} ${denying.direction}: ${denying.reason}`
+    : `${verdict.outbound.node} outbound rule ${verdict.outbound.rule}; ${verdict.inbound.node} inbound rule ${verdict.inbound.rule}`;
+}
+
+/**
  * One node's table alone, for a packet of an existing connection (what conntrack falls back to
  * when its entry is gone): `query.from`'s outbound table, or `query.to`'s inbound one.
  *

@@ -15,7 +15,7 @@ export type {
   PortMatch,
   Proto,
 } from './firewall.ts';
-export { evaluateFlow, evaluateSide } from './evaluate.ts';
+export { describeFlowVerdict, evaluateFlow, evaluateSide } from './evaluate.ts';
 export type { FlowQuery, FlowVerdict, SideVerdict } from './evaluate.ts';
 export { Conntrack, TrackedFlow } from './conntrack.ts';
 export type { PacketDirection, PacketVerdict, TrackedQuery } from './conntrack.ts';

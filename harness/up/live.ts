@@ -1,6 +1,6 @@
 import { watch } from 'node:fs';
 import path from 'node:path';
-import { evaluateFlow } from '../network/index.ts';
+import { describeFlowVerdict, evaluateFlow } from '../network/index.ts';
 import type { TopologyUpdate } from '../runtime/index.ts';
 import type { Topology } from '../topology/index.ts';
 
@@ -37,11 +37,7 @@ export function flowVerdicts(topology: Topology): Map<string, { verdict: string;
         port: to.service.port,
         proto: 'tcp',
       });
-      const denying = !verdict.outbound.allowed ? verdict.outbound : !verdict.inbound.allowed ? verdict.inbound : undefined;
-      const reason = denying
-        ? `${denying.node} ${denying.direction}: ${denying.reason}`
-        : `${from.name} outbound rule ${verdict.outbound.rule}; ${to.name} inbound rule ${verdict.inbound.rule}`;
-      verdicts.set(`${from.name} -> ${to.name}:${to.service.port}`, { verdict: verdict.verdict, reason });
+      verdicts.set(`${from.name} -> ${to.name}:${to.service.port}`, { verdict: verdict.verdict, reason: describeFlowVerdict(verdict) });
     }
   }
   return verdicts;

@@ -91,6 +91,8 @@ let hooksInstalled = false;
  * run.init.mcp_servers; // [{ name: 'prometheus', status: 'failed' }, ...]
  */
 export async function runClaudeUntilInit(input: ClaudeRunInput): Promise<ClaudeRun> {
+  // Before anything exists to clean up: a Ctrl-C from here on removes the temp dir and the process group.
+  installHooks();
   const dir = await mkdtemp(path.join(os.tmpdir(), 'mth-claude-'));
   dirs.add(dir);
   let child: ChildProcess | undefined;
@@ -167,13 +169,15 @@ function track(child: ChildProcess): void {
   if (child.pid === undefined) return;
   running.add(child.pid);
   child.once('exit', () => running.delete(child.pid!));
-  if (!hooksInstalled) {
-    hooksInstalled = true;
-    process.once('exit', cleanUpNow);
-    // Claude Code runs in a process group of its own, so a Ctrl-C reaches only the harness: stop it here.
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-  }
+}
+
+function installHooks(): void {
+  if (hooksInstalled) return;
+  hooksInstalled = true;
+  process.once('exit', cleanUpNow);
+  // Claude Code runs in a process group of its own, so a Ctrl-C reaches only the harness: stop it here.
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
 }
 
 function cleanUpNow(): void {
