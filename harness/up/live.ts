@@ -1,6 +1,6 @@
 import { watch } from 'node:fs';
 import path from 'node:path';
-import { describeFlowVerdict, evaluateFlow } from '../network/index.ts';
+import { describeFlowVerdict, serviceFlows } from '../network/index.ts';
 import type { TopologyUpdate } from '../runtime/index.ts';
 import type { Topology } from '../topology/index.ts';
 
@@ -27,20 +27,12 @@ export interface UpEdit extends TopologyUpdate {
  * flowVerdicts(topology).get('claude-worker -> monitoring-mcp:8000'); // { verdict: 'drop', reason: '...' }
  */
 export function flowVerdicts(topology: Topology): Map<string, { verdict: string; reason: string }> {
-  const verdicts = new Map<string, { verdict: string; reason: string }>();
-  for (const from of topology.nodes) {
-    for (const to of topology.nodes) {
-      if (to === from || !to.service) continue;
-      const verdict = evaluateFlow({
-        from: { identity: from.identity, firewall: from.firewall },
-        to: { identity: to.identity, firewall: to.firewall },
-        port: to.service.port,
-        proto: 'tcp',
-      });
-      verdicts.set(`${from.name} -> ${to.name}:${to.service.port}`, { verdict: verdict.verdict, reason: describeFlowVerdict(verdict) });
-    }
-  }
-  return verdicts;
+  return new Map(
+    serviceFlows(topology.nodes).map(({ from, to, port, verdict }) => [
+      `${from.name} -> ${to.name}:${port}`,
+      { verdict: verdict.verdict, reason: describeFlowVerdict(verdict) },
+    ]),
+  );
 }
 
 /**
