@@ -1,4 +1,4 @@
-import type { Writable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { isHarnessError } from '../../common/index.ts';
 import type { WorkerBox } from '../client/index.ts';
 import { UpError } from './errors.ts';
@@ -48,7 +48,34 @@ export async function execInBox(up: StartedUp, box: WorkerBox, argv: string[], o
   }
   await using running = started;
   running.stdout.pipe(options.stdout ?? process.stdout, { end: false });
-  running.stderr.pipe(options.stderr ?? process.stderr, { end: false });
+  // docker-init (PID 1) says so when the command is not in the image: that is an error of ours, not output of the command's.
+  const notFound = watchNotFound(running.stderr, options.stderr ?? process.stderr);
   options.onStart?.(() => void running.stop());
-  return await running.exited;
+  const code = await running.exited;
+  if (code === 127 && notFound.seen) {
+    throw new UpError(
+      'ERR_UP_EXEC',
+      `could not run ${argv[0]} in the worker's container: no such command in its image${options.image ? ` ${options.image}` : ' (the harness image has node, no shell or curl; --exec-image names another)'}`,
+    );
+  }
+  return code;
+}
+
+/** Forwards `from` to `to`, but keeps back docker-init's "exec CMD failed: No such file or directory" line, noting it. */
+function watchNotFound(from: Readable, to: Writable): { seen: boolean } {
+  const state = { seen: false };
+  let partial = '';
+  from.setEncoding('utf8');
+  from.on('data', (chunk: string) => {
+    const lines = (partial + chunk).split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) {
+      if (/^\[FATAL tini \(\d+\)\] exec .* failed: No such file or directory/.test(line)) state.seen = true;
+      else to.write(`${line}\n`);
+    }
+  });
+  from.once('end', () => {
+    if (partial) to.write(partial);
+  });
+  return state;
 }

@@ -56,8 +56,16 @@ describe.skipIf(skip !== undefined)('harness up --runtime containers', () => {
 });
 
 const MCP = 'http://monitoring-mcp.service.dev-us-east-1.consul:8000/';
-/** A command for the harness image (node, no shell): fetch MCP through the worker's egress, print the status, exit 0 on 200 else 3. */
-const FETCH = ['node', '-e', `fetch(${JSON.stringify(MCP)}).then(async (r) => { console.log(r.status, await r.text()); process.exit(r.status === 200 ? 0 : 3); })`];
+/**
+ * A command for the harness image (node, no shell): fetch MCP through the worker's egress (Node's
+ * env proxy tunnels with CONNECT), print the status, exit 0 on 200; print what failed and exit 4 when it fails.
+ */
+const FETCH = [
+  'node',
+  '-e',
+  `fetch(${JSON.stringify(MCP)}).then(async (r) => { console.log(r.status, await r.text()); process.exit(r.status === 200 ? 0 : 3); },
+     (e) => { console.log('failed:', e.cause?.cause?.message ?? e.cause?.message ?? e.message); process.exit(4); })`,
+];
 
 /** `harness up --runtime containers ... --exec -- argv`, in a session of its own; resolves once it exits, with nothing of it left. */
 async function upExec(target: string, argv: string[], onStdout?: (stdout: string, child: ReturnType<typeof spawn>) => void) {
@@ -89,9 +97,9 @@ async function upExec(target: string, argv: string[], onStdout?: (stdout: string
 describe.skipIf(skip !== undefined)('harness up --runtime containers --exec', () => {
   it('runs the command in the worker container: step 0 goes into the dropped flow, the harness says so, its status is the exit', async () => {
     const { code, stdout, stderr, left } = await upExec('incidents/2025-10-01-prometheus-mcp/0-as-reported', FETCH);
-    // What the command saw: the shim's answer once the hold (timeout_ms) ended the dropped flow.
-    expect(stdout).toMatch(/^504 /);
-    expect(code).toBe(3);
+    // What the command saw: the shim's answer to its CONNECT once the hold (timeout_ms) ended the dropped flow.
+    expect(stdout).toMatch(/^failed: .*\b504\b/);
+    expect(code).toBe(4);
     expect(stderr).toMatch(/claude-worker -> monitoring-mcp\.service\.dev-us-east-1\.consul:8000 was DROPPED by the network \(claude-worker outbound: /);
     expect(stderr).toContain('1 flow(s) while the command ran: 0 reached a service, 1 did not');
     expect(left).toEqual([]);
