@@ -72,5 +72,20 @@ export async function runClaudeInBox(box: WorkerBox, input: ClaudeBoxInput): Pro
     }
     throw new ClientError(line.code === 'ERR_CLAUDE_NO_INIT' ? 'ERR_CLAUDE_NO_INIT' : 'ERR_CLAUDE_CONTAINER', `in the worker's container: ${message}`);
   }
-  return { run: line.run as ClaudeRun, version: own?.version };
+  const run = line.run as ClaudeRun;
+  if (!own) await requireImageMatchesPin(image, run.init.claude_code_version);
+  return { run, version: own?.version };
+}
+
+/**
+ * The image's Claude Code is the pinned one as long as the image was built after the last bump:
+ * where this machine has the pinned package too, a stale image is an error, not a silent other version.
+ */
+export async function requireImageMatchesPin(image: string, ran: string | undefined): Promise<void> {
+  const pinned = await resolveClaudeBinary({ env: {} }).catch(() => undefined);
+  if (!pinned || !ran || pinned.version === ran) return;
+  throw new ClientError(
+    'ERR_CLAUDE_CONTAINER',
+    `${image} has Claude Code ${ran}, but node_modules pins ${pinned.version}: rebuild it with docker/build-images.sh (or name a binary with --claude-bin)`,
+  );
 }
