@@ -1,6 +1,6 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { lazySchemaValidator, systemClock } from '../../common/index.ts';
+import { lazySchemaValidator, systemClock, timersOf } from '../../common/index.ts';
 import type { Clock, Fetch } from '../../common/index.ts';
 import { classifyFailure, summarizeError, type ObservedAnswer } from './classify.ts';
 import { expandEnv, type WorkerEnv } from './env-expansion.ts';
@@ -20,11 +20,13 @@ export interface ConnectWorkerOptions {
   timeoutMs: number;
   /** settings.json; without it no permission is checked. */
   settings?: WorkerSettings;
-  /** Only for `elapsedMs`; the deadline itself runs on real timers. */
+  /** Time of `elapsedMs` and of the deadline (its timers when it has them, as a scenario's virtual clock does). */
   clock?: Clock;
 }
 
 const BODY_READ_LIMIT = 64 * 1024;
+/** The SDK's own request timeout runs on real timers: never first, the deadline's abort ends a request. */
+const SDK_TIMEOUT_MS = 2 ** 31 - 1;
 const USER_AGENT = 'claude-code/0.0.0 (simulated by mcp-topology-harness)';
 
 /**
@@ -109,8 +111,8 @@ async function connectServer(server: McpServerConfig, context: Context): Promise
 
   const deadline = new AbortController();
   let timedOut = false;
-  const deadlineAt = performance.now() + context.timeoutMs;
-  const timer = setTimeout(() => {
+  const timers = timersOf(context.clock);
+  const timer = timers.setTimeout(() => {
     timedOut = true;
     deadline.abort(new DOMException(`no answer within ${context.timeoutMs} ms`, 'TimeoutError'));
   }, context.timeoutMs);
@@ -126,7 +128,7 @@ async function connectServer(server: McpServerConfig, context: Context): Promise
   // The standalone GET stream and late errors land here; the outcome is decided by the awaited calls.
   client.onerror = () => {};
   let stage: 'initialize' | 'tools/list' = 'initialize';
-  const requestOptions = () => ({ signal: deadline.signal, timeout: Math.max(1, Math.ceil(deadlineAt - performance.now())) });
+  const requestOptions = () => ({ signal: deadline.signal, timeout: SDK_TIMEOUT_MS });
   const deadlinePassed = new Promise<{ ok: false; error: undefined }>((resolve) => {
     deadline.signal.addEventListener('abort', () => resolve({ ok: false, error: undefined }), { once: true });
   });
@@ -181,7 +183,7 @@ async function connectServer(server: McpServerConfig, context: Context): Promise
     const summary = summarizeError(error);
     return { ...base, status: 'failed', tools: [], elapsedMs: elapsed(), error: summary, reason: { kind: 'protocol', detail: `client error: ${summary.message}` } };
   } finally {
-    clearTimeout(timer);
+    timers.clearTimeout(timer);
     // Ends anything still in flight (the standalone GET stream, a late request) before closing.
     if (!deadline.signal.aborted) deadline.abort(new DOMException('worker finished with this server', 'AbortError'));
     await client.close().catch(() => {});

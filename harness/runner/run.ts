@@ -1,6 +1,6 @@
 import os from 'node:os';
 import { claudeCodeClient, initMessage, simulatedClient, type ClientName, type WorkerClient } from '../client/index.ts';
-import { isHarnessError } from '../../common/index.ts';
+import { isHarnessError, VirtualClock } from '../../common/index.ts';
 import { inProcessRuntime, type Runtime } from '../runtime/index.ts';
 import type { Scenario } from '../topology/index.ts';
 import { compare } from './compare.ts';
@@ -20,6 +20,12 @@ export interface RunOptions {
    * for a dropped flow's timeout; min(8, 4 per core) with another runtime.
    */
   concurrency?: number;
+  /**
+   * `virtual` (the default where it applies: in-process with the simulated worker): each scenario
+   * runs on its own VirtualClock, so deadlines cost no wall time. `real`: real timers, as the
+   * containers runtime and real Claude Code always run.
+   */
+  time?: 'virtual' | 'real';
   /** Called as each scenario ends, in completion order. */
   onResult?: (result: ScenarioResult, done: number, total: number) => void;
 }
@@ -33,13 +39,17 @@ export interface RunOptions {
  * const result = await runScenario(scenario);
  * if (!result.ok) console.log(result.servers.flatMap((s) => s.mismatches));
  */
-export async function runScenario(scenario: Scenario, options: Pick<RunOptions, 'runtime' | 'client' | 'claudeBin'> = {}): Promise<ScenarioResult> {
+export async function runScenario(scenario: Scenario, options: Pick<RunOptions, 'runtime' | 'client' | 'claudeBin' | 'time'> = {}): Promise<ScenarioResult> {
   const started = performance.now();
   const clientName = clientOf(scenario, options);
   const base = { scenario: scenario.id, file: scenario.file, description: scenario.description, client: { name: clientName } };
+  const runtime = options.runtime ?? inProcessRuntime;
+  // Only the in-process runtime with the simulated worker can run on a scenario's own clock.
+  using clock = options.time !== 'real' && runtime === inProcessRuntime && clientName === 'simulated' ? new VirtualClock() : undefined;
   try {
-    await using running = await (options.runtime ?? inProcessRuntime).start(scenario.topology);
+    await using running = await runtime.start(scenario.topology, clock ? { clock } : {});
     const report = await running.runWorker(workerClient(clientName, options));
+    const waited = clock ? { waitedMs: clock.elapsed } : {};
     const servers = compare(
       diagnose({ topology: scenario.topology, report, events: running.networkEvents(), serviceLog: (node) => running.serviceLog(node) }),
       scenario.expect,
@@ -51,6 +61,7 @@ export async function runScenario(scenario: Scenario, options: Pick<RunOptions, 
       servers,
       init: initMessage(report),
       elapsedMs: performance.now() - started,
+      ...waited,
       network: [...running.networkEvents()],
     };
   } catch (error) {
