@@ -14,7 +14,7 @@
 export { HarnessError, isHarnessError } from './errors.ts';
 export { systemClock, ManualClock, timersOf, timeoutSignal, sleep } from './clock.ts';
 export type { Clock, Timers, TimerClock, TimerHandle } from './clock.ts';
-export { VirtualClock, isVirtualClock } from './virtual-clock.ts';
+export { STALL_GRACE_MS, VirtualClock, isVirtualClock } from './virtual-clock.ts';
 export type { ActivitySource, ActivityToken } from './virtual-clock.ts';
 export { listen, disposable } from './started.ts';
 export type { Started, ListenOptions, Listening } from './started.ts';

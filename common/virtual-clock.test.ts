@@ -1,6 +1,6 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { sleep, systemClock, timeoutSignal, timersOf, ManualClock } from './clock.ts';
-import { VirtualClock } from './virtual-clock.ts';
+import { STALL_GRACE_MS, VirtualClock } from './virtual-clock.ts';
 
 const turns = (n: number) => new Promise<void>((resolve) => {
   const step = (left: number) => (left === 0 ? resolve() : setImmediate(() => step(left - 1)));
@@ -43,6 +43,26 @@ describe('VirtualClock', () => {
     await turns(10);
     expect(fired).toBe(true);
     expect(clock.elapsed).toBe(10);
+  });
+
+  it('fires a timer at the latest STALL_GRACE_MS of wall time past its delay, when the work it waits for never ends (a stall, counted)', () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      using clock = new VirtualClock(0);
+      clock.busy(); // never released: a request whose body nobody reads
+      const fired: number[] = [];
+      clock.setTimeout(() => fired.push(clock.now()), 30_000);
+      const cleared = clock.setTimeout(() => fired.push(-1), 30_000);
+      clock.clearTimeout(cleared);
+      vi.advanceTimersByTime(30_000 + STALL_GRACE_MS - 1);
+      expect(fired).toEqual([]);
+      vi.advanceTimersByTime(1);
+      expect(fired).toEqual([30_000]);
+      expect(clock.stalls).toBe(1);
+      expect(clock.pendingTimers).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('asks every activity source, and moves once the source is quiet and says so', async () => {

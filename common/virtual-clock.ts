@@ -13,7 +13,17 @@ interface VirtualTimer {
   readonly at: number;
   readonly seq: number;
   readonly callback: () => void;
+  /** The real-time backstop (see STALL_GRACE_MS). */
+  backstop?: NodeJS.Timeout;
 }
+
+/**
+ * A backstop, not the mechanism: a timer fires at the latest this long in wall time after its own
+ * delay, even while some request still counts as real work. Only a request whose body nobody reads
+ * (a stall the accounting cannot see end) ever needs it; then the run ends as in real time, late,
+ * instead of hanging. A healthy server's answer is waited for this long past its deadline.
+ */
+export const STALL_GRACE_MS = 60_000;
 
 /** setImmediate turns without a change that make the event loop "settled" (see VirtualClock). */
 const SETTLE_TURNS = 3;
@@ -41,6 +51,7 @@ export class VirtualClock implements TimerClock, Disposable {
   #epoch = 0;
   #checking = false;
   #closed = false;
+  #stalls = 0;
 
   constructor(start = Date.now()) {
     this.start = start;
@@ -64,13 +75,27 @@ export class VirtualClock implements TimerClock, Disposable {
   setTimeout(callback: () => void, ms: number): TimerHandle {
     const delay = Number.isFinite(ms) && ms > 0 ? ms : 0;
     const timer: VirtualTimer = { __timer: true, at: this.#now + delay, seq: this.#seq++, callback };
+    timer.backstop = setTimeout(() => {
+      if (!this.#timers.has(timer)) return;
+      this.#stalls += 1;
+      this.#fire(timer);
+    }, delay + STALL_GRACE_MS).unref();
     this.#timers.add(timer);
     this.notify();
     return timer;
   }
 
   clearTimeout(handle: TimerHandle | undefined): void {
-    if (handle && this.#timers.delete(handle as VirtualTimer)) this.notify();
+    const timer = handle as VirtualTimer | undefined;
+    if (timer && this.#timers.delete(timer)) {
+      clearTimeout(timer.backstop);
+      this.notify();
+    }
+  }
+
+  /** How many timers the real-time backstop fired (STALL_GRACE_MS): 0 unless the flow accounting missed an end. */
+  get stalls(): number {
+    return this.#stalls;
   }
 
   /** Counts `source` in every check; returns the function that removes it. */
@@ -130,11 +155,15 @@ export class VirtualClock implements TimerClock, Disposable {
     for (const timer of this.#timers) {
       if (!earliest || timer.at < earliest.at || (timer.at === earliest.at && timer.seq < earliest.seq)) earliest = timer;
     }
-    if (!earliest) return;
-    this.#timers.delete(earliest);
-    if (earliest.at > this.#now) this.#now = earliest.at;
+    if (earliest) this.#fire(earliest);
+  }
+
+  #fire(timer: VirtualTimer): void {
+    this.#timers.delete(timer);
+    clearTimeout(timer.backstop);
+    if (timer.at > this.#now) this.#now = timer.at;
     try {
-      earliest.callback();
+      timer.callback();
     } finally {
       this.notify();
     }
@@ -143,6 +172,7 @@ export class VirtualClock implements TimerClock, Disposable {
   /** Drops every pending timer; the clock no longer moves. */
   close(): void {
     this.#closed = true;
+    for (const timer of this.#timers) clearTimeout(timer.backstop);
     this.#timers.clear();
     this.#sources.clear();
   }

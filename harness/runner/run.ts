@@ -1,6 +1,6 @@
 import os from 'node:os';
 import { claudeCodeClient, initMessage, simulatedClient, type ClientName, type WorkerClient } from '../client/index.ts';
-import { isHarnessError, VirtualClock } from '../../common/index.ts';
+import { isHarnessError, STALL_GRACE_MS, VirtualClock } from '../../common/index.ts';
 import { inProcessRuntime, type Runtime } from '../runtime/index.ts';
 import type { Scenario } from '../topology/index.ts';
 import { compare } from './compare.ts';
@@ -49,6 +49,16 @@ export async function runScenario(scenario: Scenario, options: Pick<RunOptions, 
   try {
     await using running = await runtime.start(scenario.topology, clock ? { clock } : {});
     const report = await running.runWorker(workerClient(clientName, options));
+    if (clock && clock.stalls > 0) {
+      // A verdict reached by the backstop depends on wall time: not one to report as the scenario's.
+      return {
+        ...base, ok: false, servers: [], init: initMessage(report), elapsedMs: performance.now() - started, network: [...running.networkEvents()],
+        error: {
+          code: 'ERR_RUN_CLOCK_STALL',
+          message: `the virtual clock fired ${clock.stalls} deadline(s) by its real-time backstop (a request between nodes never finished, ${STALL_GRACE_MS / 1000} s past its deadline): rerun with --real-time, and report it`,
+        },
+      };
+    }
     const waited = clock ? { waitedMs: clock.elapsed } : {};
     const servers = compare(
       diagnose({ topology: scenario.topology, report, events: running.networkEvents(), serviceLog: (node) => running.serviceLog(node) }),
