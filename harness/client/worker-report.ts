@@ -20,6 +20,7 @@ export const ReasonKindSchema = z.enum([
   'auth.missing_token',
   'auth.unauthorized',
   'protocol',
+  'protocol.revision_mismatch',
   'timeout',
   'config',
 ]);

@@ -138,6 +138,7 @@ async function launchWorker(
     egressProxyUrl: network.egress(worker.name).proxyUrl,
     timeoutMs: workerTimeoutMs(topology),
     settings: spec.settings,
+    revision: spec.revision,
   });
 }
 

@@ -23,7 +23,7 @@ function positive(env: NodeJS.ProcessEnv, name: string): number | undefined {
 /**
  * The options `main.ts` starts the server with: PORT, HOST, MCP_JWT_AUDIENCE, MCP_JWT_ISSUER,
  * MCP_JWKS_URL, MCP_JWT_VERIFY_AUDIENCE, MCP_AUTH_MODE, MCP_ALLOWED_ORIGINS, PROMETHEUS_BASE_URL,
- * PROMETHEUS_BEARER_TOKEN, MCP_JWKS_TIMEOUT_MS,
+ * PROMETHEUS_BEARER_TOKEN, MCP_JWKS_TIMEOUT_MS, MCP_RESPONSE_DELAY_MS,
  * PYJWT_VERSION (the PyJWT release whose PyJWKClient the JWKS client behaves as; default the
  * current one), MCP_REVISIONS (2025-11-25, 2026-07-28 or both, the default), MCP_AUTHORIZATION_SERVER
  * and MCP_RESOURCE_URL (RFC 9728 metadata, opt-in), and HTTP_PROXY (all outbound traffic through it).
@@ -56,5 +56,7 @@ export function monitoringMcpOptionsFromEnv(env: NodeJS.ProcessEnv = process.env
   if (env.MCP_RESOURCE_URL) options.resourceUrl = env.MCP_RESOURCE_URL;
   const timeout = positive(env, 'MCP_JWKS_TIMEOUT_MS');
   if (timeout !== undefined) options.jwksTimeoutMs = timeout;
+  const delay = positive(env, 'MCP_RESPONSE_DELAY_MS');
+  if (delay !== undefined) options.responseDelayMs = delay;
   return options;
 }
