@@ -202,12 +202,14 @@ async function connectServer(server: McpServerConfig, context: Context): Promise
     return { ...base, status: 'failed', tools: [], elapsedMs: elapsed(), error: summary, reason: { kind: 'protocol', detail: `client error: ${summary.message}` } };
   } finally {
     clearTimeout(timer);
-    // Ends anything still in flight (the standalone GET stream, a late request) before closing.
+    // Ends anything still in flight (the standalone GET stream, a late request). A connected
+    // client is closed first: aborting its requests' signals while it is open sends
+    // notifications/cancelled, which Claude Code does not.
+    if (client) await client.close().catch(() => {});
     if (!deadline.signal.aborted) deadline.abort(new DOMException('worker finished with this server', 'AbortError'));
     negotiation.abort(new DOMException('worker finished with this server', 'AbortError'));
     // A connection that completed after the init wait is closed too.
-    const open = client ?? (await negotiation.result.then((late) => (late.ok ? late.session : undefined), () => undefined));
-    await open?.close().catch(() => {});
+    if (!client) await negotiation.result.then((late) => (late.ok ? late.session.close() : undefined)).catch(() => {});
   }
 }
 
