@@ -125,6 +125,17 @@ async function connectServer(server: McpServerConfig, context: Context): Promise
   }, context.timeoutMs);
   const seen: { answer: ObservedAnswer | undefined } = { answer: undefined };
   const authorizationConfigured = Object.keys(server.headers).some((name) => name.toLowerCase() === 'authorization');
+  // OAuth discovery once per status: asked after a refused probe and again for the verdict.
+  const discoveries = new Map<number, Promise<boolean>>();
+  const needsAuth = (status: 401 | 403, wwwAuthenticate: string | undefined): Promise<boolean> => {
+    if (!discoveries.has(status)) {
+      discoveries.set(status, claudeCodeNeedsAuth({
+        status, serverUrl: expanded.url, wwwAuthenticate, authorizationConfigured,
+        fetch: (input, init) => context.fetch(input, { ...init, signal: deadline.signal }),
+      }));
+    }
+    return discoveries.get(status)!;
+  };
   const negotiation = negotiateRevision({
     url: new URL(expanded.url),
     fetch: observingFetch(context.fetch, deadline.signal, seen),
@@ -132,7 +143,7 @@ async function connectServer(server: McpServerConfig, context: Context): Promise
     revision: context.revision,
     mcpTimeoutMs: context.timeoutMs,
     startedAt: deadlineAt - context.timeoutMs,
-    authorizationConfigured,
+    endsAtProbe: (answer) => (answer.status === 401 ? needsAuth(401, answer.wwwAuthenticate) : Promise.resolve(false)),
     answer: () => seen.answer,
     forgetAnswer: () => {
       seen.answer = undefined;
@@ -159,16 +170,7 @@ async function connectServer(server: McpServerConfig, context: Context): Promise
         answer: seen.answer,
       });
       const refused = seen.answer?.status;
-      if (!attemptTimedOut && (refused === 401 || refused === 403)) {
-        const needsAuth = await claudeCodeNeedsAuth({
-          status: refused,
-          serverUrl: expanded.url,
-          wwwAuthenticate: seen.answer?.wwwAuthenticate,
-          authorizationConfigured,
-          fetch: (input, init) => context.fetch(input, { ...init, signal: deadline.signal }),
-        });
-        if (needsAuth) verdict.status = 'needs-auth';
-      }
+      if (!attemptTimedOut && (refused === 401 || refused === 403) && (await needsAuth(refused, seen.answer?.wwwAuthenticate))) verdict.status = 'needs-auth';
       return { ...base, ...verdict, tools: [], elapsedMs: elapsed() };
     }
     client = initialized.session;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { disposable, listen } from '../../common/index.ts';
 import type { Fetch } from '../../common/index.ts';
+import { cachedKeys, startAuthServer } from '../../mocks/auth-server/index.ts';
 import { startMonitoringAiMcp } from '../../mocks/monitoring-ai-mcp/index.ts';
 import { startMonitoringMcp } from '../../mocks/monitoring-mcp/index.ts';
 import type { McpRevision } from '../../mocks/shared/index.ts';
@@ -89,20 +90,26 @@ describe('negotiating the MCP revision as Claude Code 2.1.332', () => {
   });
 
   it.each([
-    ['with a configured Authorization header, initialize follows', { Authorization: 'Bearer x' }, ['server/discover', 'initialize']],
-    ['without one, nothing follows (OAuth discovery instead)', {}, ['server/discover']],
-  ])('after a 401 to the probe: %s', async (_title, headers, expected) => {
+    ['with a configured Authorization header, initialize follows', { Authorization: 'Bearer x' }, false, 'failed', ['server/discover', 'initialize']],
+    ['without one and no OAuth metadata to find, initialize follows too', {}, false, 'failed', ['server/discover', 'initialize']],
+    ['without one and an authorization server that registers clients, nothing follows (needs-auth)', {}, true, 'needs-auth', ['server/discover']],
+  ])('after a 401 to the probe: %s', async (_title, headers, withOAuth, status, expected) => {
+    await using auth = await startAuthServer({ keys: cachedKeys(), registration: true });
     const methods: string[] = [];
     await using server = disposable(await listen((req, res) => {
+      if (req.method === 'GET' && withOAuth && req.url?.startsWith('/.well-known/oauth-protected-resource')) {
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ resource: `http://${req.headers.host}/mcp`, authorization_servers: [auth.url] }));
+        return;
+      }
       let body = '';
       req.on('data', (chunk: Buffer) => (body += chunk.toString()));
       req.on('end', () => {
         if (req.method === 'POST') methods.push((JSON.parse(body) as { method: string }).method);
-        res.writeHead(401, { 'content-type': 'application/json', 'www-authenticate': 'Bearer error="invalid_token"' }).end('{"error":"invalid_token"}');
+        res.writeHead(req.method === 'POST' ? 401 : 404, { 'content-type': 'application/json', 'www-authenticate': 'Bearer error="invalid_token"' }).end('{"error":"invalid_token"}');
       });
     }));
     const report = await connectWorker({ servers: [{ name: 'x', type: 'http', url: `${server.url}/mcp`, headers }], env: {}, timeoutMs: 10_000 });
-    expect(report.servers[0]!.status).toBe('failed');
+    expect(report.servers[0]!.status).toBe(status);
     expect(methods).toEqual(expected);
   });
 

@@ -55,8 +55,11 @@ export interface NegotiationOptions {
   mcpTimeoutMs: number;
   /** performance.now() when the worker started connecting: the first attempt's timeout counts from it. */
   startedAt: number;
-  /** Whether the config sets an Authorization header (any case): without one a 401/403 probe goes to OAuth. */
-  authorizationConfigured: boolean;
+  /**
+   * Whether a 401/403 answer to the probe ends the connection there: Claude Code 2.1.332 then asks
+   * for an OAuth login (needs-auth) and sends no initialize. Otherwise initialize follows.
+   */
+  endsAtProbe(answer: ObservedAnswer): Promise<boolean>;
   /** The last non-2xx answer to a POST the fetch saw (reset by this module before each attempt). */
   answer(): ObservedAnswer | undefined;
   forgetAnswer(): void;
@@ -93,8 +96,9 @@ export interface Negotiation {
  * connected on it (the v2 client, `@modelcontextprotocol/client`). Otherwise the 2025-11-25
  * `initialize` follows (the v1 client): on an error answer within the same attempt (its timeout
  * MCP_TIMEOUT from the worker's start), after a probe timeout or a reset on a fresh connection
- * with what is left of MCP_TIMEOUT (at least 1 s). A 401/403 to the probe without a configured
- * Authorization header ends it there (Claude Code goes to OAuth discovery and sends no initialize).
+ * with what is left of MCP_TIMEOUT (at least 1 s). A 401 to the probe that Claude Code answers
+ * with an OAuth login (no Authorization header configured, and discovery finds a way to
+ * register) ends it there: no initialize (`endsAtProbe`).
  * Pinned, only that revision is tried: 2025-11-25 sends `initialize` and no probe, 2026-07-28 the
  * probe and no fallback.
  *
@@ -184,7 +188,7 @@ export function negotiateRevision(options: NegotiationOptions): Negotiation {
     const probed = await probe(firstDeadline, false);
     if (probed.ok || aborted) return done(probed);
     const answer = options.answer();
-    if (answer && (answer.status === 401 || answer.status === 403) && !options.authorizationConfigured) return done(probed);
+    if (answer && (answer.status === 401 || answer.status === 403) && (await options.endsAtProbe(answer))) return done(probed);
     if (probed.timedOut) return done(probed);
     options.forgetAnswer();
     const probeTimedOut = isProbeTimeout(probed.error);
