@@ -1,6 +1,7 @@
 export { ClientError } from './errors.ts';
 export type { ClientErrorCode, ClientErrorLocation } from './errors.ts';
 export { expandEnv } from './env-expansion.ts';
+export { blankedTowardRemote, LISTED_BLANKED_NAMES } from './credential-blanking.ts';
 export type { ExpandedValue, WorkerEnv } from './env-expansion.ts';
 export {
   parseWorkerConfig,

@@ -4,7 +4,7 @@ import { formatProvenance, type UserFlags } from '../incident/index.ts';
 import type { Runtime } from '../runtime/index.ts';
 import { formatEvent, formatUp, upDocument } from './describe.ts';
 import { execAsWorker, summarizeFlows } from './exec.ts';
-import { formatEdit, watchFile } from './live.ts';
+import { formatEdit, watchFiles } from './live.ts';
 import { startUp } from './start-up.ts';
 import { UpError } from './errors.ts';
 
@@ -55,15 +55,18 @@ export async function upCommand(target: string, options: UpCommandOptions): Prom
     for (const line of summarizeFlows(outcome.flows, up.scenario.topology.timeoutMs)) options.err(`harness: ${line}\n`);
     return outcome.exitCode;
   }
-  const stopWatching = watchFile(up.source, async () => {
-    try {
-      const edit = await up.reload();
-      options.out(options.json ? `${JSON.stringify({ kind: 'edit', ...edit })}\n` : formatEdit(edit));
-    } catch (error) {
-      if (!isHarnessError(error)) throw error;
-      options.err(`harness: ${path.basename(up.source)} changed but was not applied (${error.code}): ${error.message}\n`);
-    }
-  });
+  const stopWatching = watchFiles(
+    () => up.scenario.sources,
+    async (file) => {
+      try {
+        const edit = await up.reload(file);
+        options.out(options.json ? `${JSON.stringify({ kind: 'edit', ...edit })}\n` : formatEdit(edit));
+      } catch (error) {
+        if (!isHarnessError(error)) throw error;
+        options.err(`harness: ${path.basename(file)} changed but was not applied (${error.code}): ${error.message}\n`);
+      }
+    },
+  );
   // Printed once the watch is on: an edit made as soon as the document is read is seen.
   options.out(options.json ? `${JSON.stringify(doc)}\n` : formatUp(doc));
   await new Promise<void>((resolve) => {
