@@ -10,12 +10,12 @@ import { ClientError } from './errors.ts';
 import { ClientRevisionSchema, probeTimeoutMs, type ClientRevision } from './revision-negotiation.ts';
 
 /** globalThis.fetch, noting each POST's JSON-RPC method and MCP-Protocol-Version header. */
-function recordingFetch(): { fetch: Fetch; posts: { method: string; version: string | null }[] } {
-  const posts: { method: string; version: string | null }[] = [];
+function recordingFetch(): { fetch: Fetch; posts: { method: string; version: string | null; meta: Record<string, unknown> | undefined }[] } {
+  const posts: { method: string; version: string | null; meta: Record<string, unknown> | undefined }[] = [];
   const fetch = (async (input: Parameters<Fetch>[0], init?: Parameters<Fetch>[1]) => {
     if ((init?.method ?? 'GET').toUpperCase() === 'POST' && typeof init?.body === 'string') {
-      const body = JSON.parse(init.body) as { method?: string };
-      posts.push({ method: body.method ?? 'response', version: new Headers(init.headers).get('mcp-protocol-version') });
+      const body = JSON.parse(init.body) as { method?: string; params?: { _meta?: Record<string, unknown> } };
+      posts.push({ method: body.method ?? 'response', version: new Headers(init.headers).get('mcp-protocol-version'), meta: body.params?._meta });
     }
     return globalThis.fetch(input, init);
   }) as Fetch;
@@ -69,6 +69,12 @@ describe('negotiating the MCP revision as Claude Code 2.1.332', () => {
     expect(server.tools.length).toBeGreaterThan(0);
     expect(methods).toEqual(['server/discover', 'tools/list']);
     expect(posts[0]!.version).toBe('2026-07-28');
+    // The probe carries the version, the client's info and its capabilities in params._meta.
+    expect(posts[0]!.meta).toMatchObject({
+      'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+      'io.modelcontextprotocol/clientInfo': { name: 'claude-code' },
+      'io.modelcontextprotocol/clientCapabilities': expect.any(Object),
+    });
   });
 
   it('sends initialize after the probe to a 2025-11-25-only server: its first request arrives twice', async () => {
