@@ -111,8 +111,9 @@ export async function startUp(target: string, options: StartUpOptions): Promise<
         try {
           await running.close();
         } finally {
-          process.off('exit', removeOnExit);
+          // In this order: an exit while rm runs (the containers runtime's on SIGINT) still removes the dir.
           await rm(dir, { recursive: true, force: true });
+          process.off('exit', removeOnExit);
         }
       })();
       return closing;

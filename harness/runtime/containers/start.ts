@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import { Wait, type ContainerRuntimeClient } from 'testcontainers';
-import type { LogEntry } from '../../../common/index.ts';
-import { WorkerReportSchema, workerLaunch, type WorkerClient, type WorkerLaunch, type WorkerReport } from '../../client/index.ts';
+import { isHarnessError, type LogEntry } from '../../../common/index.ts';
+import { runBoxUntilLine, WorkerReportSchema, workerLaunch, type WorkerBox, type WorkerClient, type WorkerLaunch, type WorkerReport } from '../../client/index.ts';
 import type { NetworkEvent } from '../../network/index.ts';
 import type { Topology } from '../../topology/index.ts';
 import { RuntimeError } from '../errors.ts';
@@ -12,6 +12,7 @@ import { dockerClient, HarnessContainer, HttpAnswerWait, reaperLabels, removeLab
 import { LineCollector } from './lines.ts';
 import { DEFAULT_IMAGE, NODE_LABEL, planTopology, RUN_LABEL, type NodeContainerPlan, type TopologyPlan } from './plan.ts';
 import { interruptedBy, SESSION_ID, trackRun, whilePending } from './signals.ts';
+import { workerBox } from './worker-container.ts';
 
 /** How long a container may take to say it is ready (node loading its modules on a busy 2-core machine). */
 const STARTUP_TIMEOUT_MS = 60_000;
@@ -58,6 +59,8 @@ export interface StartedContainersTopology extends StartedTopology {
   containerName(node: string): string;
   /** The network shim's container. */
   readonly shimName: string;
+  /** The worker node's box: each command a fresh container on the worker's network (what runWorker and `harness up --exec` use). */
+  readonly workerBox: WorkerBox;
 }
 
 /**
@@ -109,11 +112,13 @@ export async function startContainersTopology(topology: Topology, options: Conta
   }
 
   let marks = 0;
+  const box = workerBox(docker, plan, image);
   const flows = (): NetworkEvent[] => shim.json.filter((line) => line.event === 'flow').map((line) => line.flow as NetworkEvent);
   return {
     topology,
     runId: plan.runId,
     shimName: plan.shimName,
+    workerBox: box,
     containerName(node: string) {
       const service = plan.services.find((candidate) => candidate.node === node);
       if (!service) throw new RuntimeError('ERR_RUNTIME_UNKNOWN', `no service node named ${node} (nodes: ${plan.services.map((candidate) => candidate.node).join(', ')})`);
@@ -132,18 +137,20 @@ export async function startContainersTopology(topology: Topology, options: Conta
       }),
     worker: () => launchWorker(topology, plan, ports),
     async runWorker(client?: WorkerClient) {
-      if (client && client.name !== 'simulated') {
-        throw new RuntimeError('ERR_RUNTIME_CLIENT', `the containers runtime runs only the simulated worker in the worker's container; run ${client.name} with --runtime inprocess`);
+      if (client && client.name !== 'simulated' && !client.runInBox) {
+        throw new RuntimeError('ERR_RUNTIME_CLIENT', `${client.name} cannot run in the worker's container; run it with --runtime inprocess`);
       }
       try {
-        const report = await whilePending(runWorker(topology, plan, image, ports));
+        const report = await whilePending(
+          client && client.name !== 'simulated' ? client.runInBox!(await launchWorker(topology, plan, ports), box) : runWorker(topology, plan, box, ports),
+        );
         // Every decision the shim printed before this mark is in: the report is diagnosed against all of them.
         const n = ++marks;
         await docker.container.dockerode.getContainer(plan.shimName).kill({ signal: 'SIGUSR2' });
         await shim.waitFor((line) => line.event === 'mark' && line.n === n, MARK_TIMEOUT_MS, "the network shim's mark");
         return report;
       } catch (error) {
-        if (error instanceof RuntimeError) throw error;
+        if (isHarnessError(error)) throw error;
         throw new RuntimeError('ERR_RUNTIME_WORKER', `the worker's run in containers failed: ${(error as Error).message}`, { cause: error });
       }
     },
@@ -266,31 +273,17 @@ async function launchWorker(topology: Topology, plan: TopologyPlan, ports: Map<s
   });
 }
 
-async function runWorker(topology: Topology, plan: TopologyPlan, image: string, ports: Map<string, number>): Promise<WorkerReport> {
-  const worker = topology.nodes.find((node) => node.run === 'worker')!;
+/** The simulated worker (harness/client/main.ts) in the worker's box, with the files and env the plan gives it. */
+async function runWorker(topology: Topology, plan: TopologyPlan, box: WorkerBox, ports: Map<string, number>): Promise<WorkerReport> {
   const tokens = await mintTokens(topology, plan, ports);
-  const output = new LineCollector();
   const spec = plan.worker;
   // The worker connects to its servers at once, each within its MCP_TIMEOUT.
-  const bound = STARTUP_TIMEOUT_MS + workerTimeoutMs(topology);
-  try {
-    await new HarnessContainer(image)
-      .withName(`${spec.name}-${randomBytes(2).toString('hex')}`)
-      .withCommand(spec.command!)
-      .withEnvironment({ ...spec.env, ...tokens })
-      .withLabels({ ...plan.labels, [NODE_LABEL]: spec.node })
-      .onNetworks([{ name: spec.network, aliases: [] }])
-      .withCopyContentToContainer(spec.files.map((file) => ({ content: file.content, target: file.target, mode: 0o644 })))
-      .withLogConsumer((stream) => output.attach(stream))
-      .withWaitStrategy(Wait.forLogMessage(/"type":"harness_report"/))
-      .withStartupTimeout(bound)
-      .start();
-  } catch (error) {
-    output.close();
-    throw new RuntimeError('ERR_RUNTIME_WORKER', `the worker container did not report: ${output.tail() || (error as Error).message}`, { cause: error });
-  }
-  const line = await output.waitFor((entry) => entry.type === 'harness_report', MARK_TIMEOUT_MS, "the worker's report");
-  output.close();
+  const line = await runBoxUntilLine(box, { argv: spec.command!, env: { ...spec.env, ...tokens }, files: spec.files }, (entry) => entry.type === 'harness_report', {
+    timeoutMs: STARTUP_TIMEOUT_MS + workerTimeoutMs(topology),
+    what: 'the worker container did not report',
+  }).catch((error: unknown) => {
+    throw new RuntimeError('ERR_RUNTIME_WORKER', (error as Error).message, { cause: error });
+  });
   const report = WorkerReportSchema.safeParse(line.report);
   if (!report.success) throw new RuntimeError('ERR_RUNTIME_WORKER', `the worker printed a report the harness cannot read: ${report.error.message}`);
   return report.data;
