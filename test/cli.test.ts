@@ -235,7 +235,7 @@ describe('harness explain on a server that speaks only MCP 2026-07-28', () => {
     expect(code).toBe(0);
     expect(stdout).toContain('prometheus: pending');
     expect(stdout).toContain('version: MCP revision: the worker probes with server/discover (2026-07-28) first, as Claude Code 2.1.332 does; monitoring-mcp speaks only 2025-11-25');
-    expect(stdout).toContain("to pass: raise the worker's MCP_TIMEOUT (now 10500 ms)");
+    expect(stdout).toContain("to pass: raise the worker's MCP_TIMEOUT (now 17000 ms)");
   });
 });
 
