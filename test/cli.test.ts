@@ -230,12 +230,10 @@ describe('harness explain on a server that speaks only MCP 2026-07-28', () => {
     expect(stdout).toContain('to pass: set MCP_REVISIONS: both on monitoring-mcp');
   });
 
-  it('names the version probe behind a pending server, and what would make it pass', async () => {
-    const { code, stdout } = await harness('explain', 'incidents/2026-12-01-mcp-probe-timing/1-slow-server-pending');
+  it('names the version probe behind a doubled JWKS wait on an older server', async () => {
+    const { code, stdout } = await harness('explain', 'incidents/2026-12-01-mcp-probe-timing/0-jwks-wait-doubled');
     expect(code).toBe(0);
-    expect(stdout).toContain('prometheus: pending');
     expect(stdout).toContain('version: MCP revision: the worker probes with server/discover (2026-07-28) first, as Claude Code 2.1.332 does; monitoring-mcp speaks only 2025-11-25');
-    expect(stdout).toContain("to pass: raise the worker's MCP_TIMEOUT (now 17000 ms)");
   });
 });
 
