@@ -42,8 +42,6 @@ export interface Post {
   /** The JSON-RPC params and the MCP-Protocol-Version header (what a version probe carries). */
   params: unknown;
   protocolVersion: string | undefined;
-  /** When it arrived (performance.now()). */
-  at: number;
 }
 
 export interface StartedDirectWorld extends AsyncDisposable {
@@ -157,7 +155,7 @@ function mcpApp(name: string, behaviour: McpBehaviour, seen: Post[]): express.Ex
   }
   app.post('/mcp', express.json(), async (req, res) => {
     const method = typeof req.body?.method === 'string' ? req.body.method : Array.isArray(req.body) ? 'batch' : '?';
-    seen.push({ method, authorization: req.headers.authorization, probe: req.get('x-probe'), params: req.body?.params, protocolVersion: req.get('mcp-protocol-version'), at: performance.now() });
+    seen.push({ method, authorization: req.headers.authorization, probe: req.get('x-probe'), params: req.body?.params, protocolVersion: req.get('mcp-protocol-version') });
     if (method === 'server/discover' && behaviour.probe === 'reset') {
       req.socket.destroy();
       return;
