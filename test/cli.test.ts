@@ -151,6 +151,8 @@ describe('harness run', () => {
     [['--concurrency', 'abc'], "option '--concurrency <n>' argument 'abc' is invalid"],
     [['--concurrency', '0'], "option '--concurrency <n>' argument '0' is invalid. expected a whole number, at least 1"],
     [['--concurrency', '2.5'], "option '--concurrency <n>' argument '2.5' is invalid"],
+    [['--timeout-ms', '0'], "option '--timeout-ms <ms>' argument '0' is invalid. expected a whole number, at least 1"],
+    [['--jwks-timeout-ms', '30s'], "option '--jwks-timeout-ms <ms>' argument '30s' is invalid"],
   ])('exits 2 for %j, before running anything and without a stack trace', async (flags, message) => {
     const { code, stdout, stderr } = await harness('run', step0, ...flags);
     expect(code).toBe(2);
@@ -163,6 +165,20 @@ describe('harness run', () => {
     const { code, stdout } = await harness('run', step0, step1, '--concurrency', '1');
     expect(code).toBe(0);
     expect(stdout).toContain('2 passed, 0 failed');
+  });
+
+  it("runs with the real components' 30 s bounds at no wall time in-process, and waits them out with --real-time", async () => {
+    const { code, stdout } = await harness('run', step0, step1, '--timeout-ms', '30000', '--mcp-timeout', '30000', '--jwks-timeout-ms', '29000', '--json');
+    expect(code).toBe(0);
+    const report = JSON.parse(stdout) as { results: { scenario: string; elapsedMs: number; waitedMs?: number }[] };
+    // The dropped flow of step 0 was held 30 s on the scenario's clock; step 1 waited for nothing.
+    expect(report.results.map((result) => [result.scenario, result.waitedMs])).toEqual([[step0, 30_000], [step1, 0]]);
+    expect(report.results[0]!.elapsedMs).toBeLessThan(10_000);
+    const real = await harness('run', step0, '--timeout-ms', '300', '--real-time', '--json');
+    expect(real.code).toBe(0);
+    const realReport = JSON.parse(real.stdout) as { results: { elapsedMs: number; waitedMs?: number }[] };
+    expect(realReport.results[0]!.waitedMs).toBeUndefined();
+    expect(realReport.results[0]!.elapsedMs).toBeGreaterThanOrEqual(300);
   });
 
   it('exits 2 for an id that names no scenario', async () => {

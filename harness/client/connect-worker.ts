@@ -1,4 +1,4 @@
-import { systemClock } from '../../common/index.ts';
+import { systemClock, timersOf } from '../../common/index.ts';
 import type { Clock, Fetch } from '../../common/index.ts';
 import { classifyFailure, summarizeError, type ObservedAnswer } from './classify.ts';
 import { expandEnv, type WorkerEnv } from './env-expansion.ts';
@@ -25,11 +25,13 @@ export interface ConnectWorkerOptions {
   revision?: ClientRevision | undefined;
   /** settings.json; without it no permission is checked. */
   settings?: WorkerSettings;
-  /** Only for `elapsedMs`; the deadline itself runs on real timers. */
+  /** Time of `elapsedMs` and of the deadline (its timers when it has them, as a scenario's virtual clock does). */
   clock?: Clock;
 }
 
 const BODY_READ_LIMIT = 64 * 1024;
+/** The SDK's own request timeout runs on real timers: never first, the deadline's abort ends a request. */
+const SDK_TIMEOUT_MS = 2 ** 31 - 1;
 const USER_AGENT = 'claude-code/0.0.0 (simulated by mcp-topology-harness)';
 
 /**
@@ -118,8 +120,10 @@ async function connectServer(server: McpServerConfig, context: Context): Promise
 
   const deadline = new AbortController();
   let timedOut = false;
-  const deadlineAt = performance.now() + context.timeoutMs;
-  const timer = setTimeout(() => {
+  // The init wait: MCP_TIMEOUT from the worker's start (every server starts at once).
+  const deadlineAt = started + context.timeoutMs;
+  const timers = timersOf(context.clock);
+  const timer = timers.setTimeout(() => {
     timedOut = true;
     deadline.abort(new DOMException(`no answer within ${context.timeoutMs} ms`, 'TimeoutError'));
   }, context.timeoutMs);
@@ -142,7 +146,8 @@ async function connectServer(server: McpServerConfig, context: Context): Promise
     headers: requestHeaders(expanded.headers),
     revision: context.revision,
     mcpTimeoutMs: context.timeoutMs,
-    startedAt: deadlineAt - context.timeoutMs,
+    startedAt: started,
+    clock: context.clock,
     endsAtProbe: (answer) => (answer.status === 401 ? needsAuth(401, answer.wwwAuthenticate) : Promise.resolve(false)),
     answer: () => seen.answer,
     forgetAnswer: () => {
@@ -152,8 +157,7 @@ async function connectServer(server: McpServerConfig, context: Context): Promise
   });
   let client: McpSession | undefined;
   let stage: 'initialize' | 'tools/list' = 'initialize';
-  // The init wait (deadline) ends tools/list; the SDK's own timeout only backs it up.
-  const requestOptions = () => ({ signal: deadline.signal, timeout: Math.max(1, Math.ceil(deadlineAt - performance.now())) + 1000 });
+  const requestOptions = () => ({ signal: deadline.signal, timeout: SDK_TIMEOUT_MS });
   const deadlinePassed = new Promise<{ ok: false; error: undefined }>((resolve) => {
     deadline.signal.addEventListener('abort', () => resolve({ ok: false, error: undefined }), { once: true });
   });
@@ -203,7 +207,7 @@ async function connectServer(server: McpServerConfig, context: Context): Promise
     const summary = summarizeError(error);
     return { ...base, status: 'failed', tools: [], elapsedMs: elapsed(), error: summary, reason: { kind: 'protocol', detail: `client error: ${summary.message}` } };
   } finally {
-    clearTimeout(timer);
+    timers.clearTimeout(timer);
     // Ends anything still in flight (the standalone GET stream, a late request). A connected
     // client is closed first: aborting its requests' signals while it is open sends
     // notifications/cancelled, which Claude Code does not.

@@ -2,8 +2,8 @@ import { Client as LegacyClient } from '@modelcontextprotocol/sdk/client/index.j
 import { StreamableHTTPClientTransport as LegacyTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { Client as ModernClient, SdkError, SdkErrorCode, StreamableHTTPClientTransport as ModernTransport } from '@modelcontextprotocol/client';
 import { z } from 'zod';
-import { lazySchemaValidator } from '../../common/index.ts';
-import type { Fetch } from '../../common/index.ts';
+import { lazySchemaValidator, timersOf } from '../../common/index.ts';
+import type { Clock, Fetch } from '../../common/index.ts';
 import type { ObservedAnswer } from './classify.ts';
 import type { FailureReason } from './worker-report.ts';
 
@@ -20,6 +20,8 @@ const PROBE_TIMEOUT_CAP_MS = 5000;
 const RECONNECT_FLOOR_MS = 1000;
 /** Deadlines closer than this are the same moment (timer granularity), not an order. */
 const TIE_MS = 5;
+/** The SDKs' own request timeouts run on real timers: never first, an attempt's abort ends a request. */
+const SDK_TIMEOUT_MS = 2 ** 31 - 1;
 
 /**
  * How long Claude Code 2.1.332 waits for its `server/discover` probe on HTTP: a third of
@@ -53,8 +55,10 @@ export interface NegotiationOptions {
   /** Pinned revision, or undefined: negotiate as Claude Code 2.1.332 (probe, then fall back). */
   revision: ClientRevision | undefined;
   mcpTimeoutMs: number;
-  /** performance.now() when the worker started connecting: the first attempt's timeout counts from it. */
+  /** `clock.now()` when the worker started connecting: the first attempt's timeout counts from it. */
   startedAt: number;
+  /** The worker's clock: every timeout here runs on its timers (a scenario's virtual clock, or real time). */
+  clock: Clock;
   /**
    * Whether a 401/403 answer to the probe ends the connection there: Claude Code 2.1.332 then asks
    * for an OAuth login (needs-auth) and sends no initialize. Otherwise initialize follows.
@@ -71,7 +75,7 @@ export interface NegotiationAttempt {
   revision: ClientRevision;
   /** `probe`: server/discover (2026-07-28); `initialize`: the 2025 handshake on the same attempt; `reconnect`: a fresh one. */
   kind: 'probe' | 'initialize' | 'reconnect';
-  /** performance.now() at which this attempt's own timeout fires. */
+  /** `clock.now()` at which this attempt's own timeout fires. */
   deadlineAt: number;
 }
 
@@ -103,7 +107,7 @@ export interface Negotiation {
  * probe and no fallback.
  *
  * @example
- * const negotiation = negotiateRevision({ url, fetch, headers, revision: undefined, mcpTimeoutMs: 30_000, startedAt: performance.now(), ... });
+ * const negotiation = negotiateRevision({ url, fetch, headers, revision: undefined, mcpTimeoutMs: 30_000, startedAt: clock.now(), clock, ... });
  * const result = await negotiation.result;
  */
 export function negotiateRevision(options: NegotiationOptions): Negotiation {
@@ -111,22 +115,23 @@ export function negotiateRevision(options: NegotiationOptions): Negotiation {
   let running: { attempt: NegotiationAttempt; controller: AbortController } | undefined;
   let aborted: { reason: unknown } | undefined;
   const firstDeadline = options.startedAt + options.mcpTimeoutMs;
+  const timers = timersOf(options.clock);
 
   /** Runs one attempt with its own timeout; `connect` gets the attempt's signal and fetch. */
   const attempt = async <T>(
     kind: NegotiationAttempt['kind'],
     revision: ClientRevision,
     deadlineAt: number,
-    connect: (fetch: Fetch, signal: AbortSignal, timeoutMs: number) => Promise<T>,
+    connect: (fetch: Fetch, signal: AbortSignal) => Promise<T>,
   ): Promise<{ ok: true; value: T } | { ok: false; error: unknown; timedOut: boolean; timeoutMs: number }> => {
     const controller = new AbortController();
     const entry: NegotiationAttempt = { revision, kind, deadlineAt };
     attempts.push(entry);
     running = { attempt: entry, controller };
     if (aborted) controller.abort(aborted.reason);
-    const timeoutMs = Math.max(1, Math.ceil(deadlineAt - performance.now()));
+    const timeoutMs = Math.max(1, Math.ceil(deadlineAt - options.clock.now()));
     let timedOut = false;
-    const timer = setTimeout(() => {
+    const timer = timers.setTimeout(() => {
       timedOut = true;
       controller.abort(new DOMException(`no answer within ${timeoutMs} ms`, 'TimeoutError'));
     }, timeoutMs);
@@ -137,23 +142,23 @@ export function negotiateRevision(options: NegotiationOptions): Negotiation {
     });
     ended.catch(() => {});
     try {
-      const value = await Promise.race([connect(fetch, controller.signal, timeoutMs), ended]);
+      const value = await Promise.race([connect(fetch, controller.signal), ended]);
       return { ok: true, value };
     } catch (error) {
       return { ok: false, error, timedOut, timeoutMs };
     } finally {
-      clearTimeout(timer);
+      timers.clearTimeout(timer);
     }
   };
 
   const legacy = (kind: 'initialize' | 'reconnect', deadlineAt: number) =>
-    attempt(kind, '2025-11-25', deadlineAt, async (fetch, signal, timeoutMs) => {
+    attempt(kind, '2025-11-25', deadlineAt, async (fetch, signal) => {
       const transport = new LegacyTransport(options.url, { fetch, requestInit: { headers: options.headers } });
       const client = new LegacyClient(options.clientInfo, { capabilities: { roots: {}, elicitation: {} }, jsonSchemaValidator: lazySchemaValidator() });
       // The standalone GET stream and late errors land here; the outcome is decided by the awaited calls.
       client.onerror = () => {};
       try {
-        await client.connect(transport, { signal, timeout: timeoutMs });
+        await client.connect(transport, { signal, timeout: SDK_TIMEOUT_MS });
       } catch (error) {
         await client.close().catch(() => {});
         throw error;
@@ -161,16 +166,17 @@ export function negotiateRevision(options: NegotiationOptions): Negotiation {
       return session('2025-11-25', client);
     });
 
-  const probe = (deadlineAt: number, pinned: boolean) =>
-    attempt('probe', '2026-07-28', deadlineAt, async (fetch, signal, timeoutMs) => {
+  // The probe's timeout is the attempt's own (on the worker's clock), not the SDK's real-time one.
+  const probe = (deadlineAt: number) =>
+    attempt('probe', '2026-07-28', deadlineAt, async (fetch, signal) => {
       const transport = new ModernTransport(options.url, { fetch, requestInit: { headers: options.headers } });
       const client = new ModernClient(options.clientInfo, {
         capabilities: { roots: {}, elicitation: {} },
-        versionNegotiation: { mode: { pin: '2026-07-28' }, probe: { timeoutMs: pinned ? timeoutMs : probeTimeoutMs(options.mcpTimeoutMs) } },
+        versionNegotiation: { mode: { pin: '2026-07-28' }, probe: { timeoutMs: SDK_TIMEOUT_MS } },
       });
       client.onerror = () => {};
       try {
-        await client.connect(transport, { signal, timeout: timeoutMs });
+        await client.connect(transport, { signal, timeout: SDK_TIMEOUT_MS });
       } catch (error) {
         await client.close().catch(() => {});
         throw error;
@@ -182,22 +188,20 @@ export function negotiateRevision(options: NegotiationOptions): Negotiation {
     const done = (outcome: { ok: true; value: McpSession } | { ok: false; error: unknown; timedOut: boolean; timeoutMs: number }): NegotiationResult =>
       outcome.ok ? { ok: true, session: outcome.value, attempts } : { ok: false, error: outcome.error, timedOut: outcome.timedOut, timeoutMs: outcome.timeoutMs, attempts };
     if (options.revision === '2025-11-25') return done(await legacy('initialize', firstDeadline));
-    if (options.revision === '2026-07-28') return done(await probe(firstDeadline, true));
+    if (options.revision === '2026-07-28') return done(await probe(firstDeadline));
 
     options.forgetAnswer();
-    const probed = await probe(firstDeadline, false);
+    const probed = await probe(options.startedAt + probeTimeoutMs(options.mcpTimeoutMs));
     if (probed.ok || aborted) return done(probed);
     const answer = options.answer();
-    if (answer && (answer.status === 401 || answer.status === 403) && (await options.endsAtProbe(answer))) return done(probed);
-    if (probed.timedOut) return done(probed);
+    if (!probed.timedOut && answer && (answer.status === 401 || answer.status === 403) && (await options.endsAtProbe(answer))) return done(probed);
     options.forgetAnswer();
-    const probeTimedOut = isProbeTimeout(probed.error);
-    if (!probeTimedOut && (answer !== undefined || isErrorAnswer(probed.error))) {
+    if (!probed.timedOut && (answer !== undefined || isErrorAnswer(probed.error))) {
       // The server answered the probe with an error: the 2025 handshake follows on the same attempt.
       return done(await legacy('initialize', firstDeadline));
     }
     // A probe timeout or a reset: a fresh connection, pinned to 2025-11-25, with what is left.
-    const now = performance.now();
+    const now = options.clock.now();
     return done(await legacy('reconnect', now + Math.max(RECONNECT_FLOOR_MS, firstDeadline - now)));
   };
 
@@ -240,10 +244,6 @@ function session(revision: ClientRevision, client: LegacyClient): McpSession {
     getServerCapabilities: () => client.getServerCapabilities(),
     close: () => client.close(),
   };
-}
-
-function isProbeTimeout(error: unknown): boolean {
-  return error instanceof SdkError && error.code === SdkErrorCode.RequestTimeout;
 }
 
 /** A JSON-RPC error the server sent (the v1 SDK's answer to a method it does not know). */

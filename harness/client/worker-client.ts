@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { proxiedFetch } from '../../common/index.ts';
+import { proxiedFetch, type Fetch, type TimerClock } from '../../common/index.ts';
 import { connectWorker } from './connect-worker.ts';
 import type { WorkerBox } from './worker-box.ts';
 import type { McpServerConfig } from './worker-config.ts';
@@ -39,6 +39,12 @@ export interface WorkerLaunch {
   mcpJson: ClaudeMcpJson;
   /** settings.json content (permissions), or undefined when the scenario has none. */
   settingsJson: { permissions: WorkerSettings['permissions'] } | undefined;
+  /**
+   * In-process runs on a scenario's virtual clock only: the worker's fetch (through its egress,
+   * counted by that clock) and the clock its deadlines run on. Clients in their own process
+   * (Claude Code, a command) run in real time and refuse a launch that has it.
+   */
+  local?: { fetch: Fetch; clock: TimerClock };
 }
 
 /** One contract for every client adapter: a launch in, a report per server out. */
@@ -94,9 +100,10 @@ export const simulatedClient: WorkerClient = {
     connectWorker({
       servers: launch.servers,
       env: launch.env,
-      fetch: proxiedFetch(launch.egressProxyUrl),
+      fetch: launch.local?.fetch ?? proxiedFetch(launch.egressProxyUrl),
       timeoutMs: launch.timeoutMs,
       revision: launch.revision,
+      ...(launch.local ? { clock: launch.local.clock } : {}),
       ...(launch.settings ? { settings: launch.settings } : {}),
     }),
 };

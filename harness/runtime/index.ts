@@ -1,4 +1,5 @@
 export { inProcessRuntime } from './inprocess.ts';
+export { FlowAccounting } from './flow-accounting.ts';
 export { containersRuntime } from './containers/index.ts';
 export type { ContainersRuntime, StartedContainersTopology } from './containers/index.ts';
 export { RuntimeError } from './errors.ts';

@@ -5,6 +5,13 @@ import { MonitoringMcpError } from './errors.ts';
 import type { MonitoringMcpOptions } from './monitoring-mcp.ts';
 import { parsePyJwtVersion, PYJWT_VERSION_ENV } from './pyjwt-versions.ts';
 
+/**
+ * MCP_RESPONSE_DELAY_MS: every POST held this long in wall time (a server slow under load). Work
+ * that takes wall time on purpose, so a scenario with it runs on real time, not a virtual clock
+ * (which does not move while an answer is on its way).
+ */
+export const MCP_RESPONSE_DELAY_ENV = 'MCP_RESPONSE_DELAY_MS';
+
 function flag(env: NodeJS.ProcessEnv, name: string): boolean {
   const value = (env[name] ?? '').trim().toLowerCase();
   if (['', '0', 'false', 'no', 'off'].includes(value)) return false;
@@ -56,7 +63,7 @@ export function monitoringMcpOptionsFromEnv(env: NodeJS.ProcessEnv = process.env
   if (env.MCP_RESOURCE_URL) options.resourceUrl = env.MCP_RESOURCE_URL;
   const timeout = positive(env, 'MCP_JWKS_TIMEOUT_MS');
   if (timeout !== undefined) options.jwksTimeoutMs = timeout;
-  const delay = positive(env, 'MCP_RESPONSE_DELAY_MS');
+  const delay = positive(env, MCP_RESPONSE_DELAY_ENV);
   if (delay !== undefined) options.responseDelayMs = delay;
   return options;
 }

@@ -190,7 +190,7 @@ export async function startMonitoringMcp(options: MonitoringMcpOptions = {}): Pr
   app.use(
     mcpRevisionsRouter(MONITORING_MCP_PATH, options.mcpRevisions ?? MCP_REVISIONS, () => ({
       info: { name: MONITORING_MCP_SERVICE_NAME, version: '1.0.0' },
-      register: (host) => registerMonitoringMcpTools(host, { prometheusBaseUrl: options.prometheusBaseUrl, fetch: prometheusFetch, timeoutMs: prometheusTimeoutMs, log, info: config }),
+      register: (host) => registerMonitoringMcpTools(host, { prometheusBaseUrl: options.prometheusBaseUrl, fetch: prometheusFetch, timeoutMs: prometheusTimeoutMs, clock, log, info: config }),
     })),
   );
   app.use(...jsonFallbackHandlers());

@@ -38,6 +38,7 @@ export function claudeCodeClient(options: ClaudeCodeClientOptions = {}): WorkerC
   return {
     name: 'claude-code',
     async run(launch: WorkerLaunch): Promise<WorkerReport> {
+      if (launch.local) throw new ClientError('ERR_CLIENT_ARGUMENT', 'Claude Code runs in real time: start the topology without a virtual clock');
       const binary = await resolveClaudeBinary({ bin: options.bin });
       const mcpTimeout = claudeMcpTimeout(launch);
       const run = await runClaudeUntilInit({
