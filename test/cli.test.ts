@@ -238,11 +238,18 @@ describe('harness explain on the key rotation', () => {
 });
 
 describe('harness explain on a server that speaks only MCP 2026-07-28', () => {
-  it('names the revisions the server speaks and the one the worker asked for', async () => {
+  it('names the revisions the server speaks and the one the worker is pinned to', async () => {
     const { code, stdout } = await harness('explain', 'incidents/2026-12-01-mcp-2026-07-28/0-new-only-servers');
     expect(code).toBe(0);
-    expect(stdout).toContain("version: MCP revision: monitoring-mcp speaks 2026-07-28 (monitoring-mcp's MCP_REVISIONS); the worker asked for 2025-11-25");
+    expect(stdout).toContain('why: protocol.revision_mismatch: ');
+    expect(stdout).toContain("version: MCP revision: monitoring-mcp speaks 2026-07-28 (monitoring-mcp's MCP_REVISIONS); the worker is pinned to 2025-11-25 (client_revision)");
     expect(stdout).toContain('to pass: set MCP_REVISIONS: both on monitoring-mcp');
+  });
+
+  it('names the version probe behind a doubled JWKS wait on an older server', async () => {
+    const { code, stdout } = await harness('explain', 'incidents/2026-12-01-mcp-probe-timing/0-jwks-wait-doubled');
+    expect(code).toBe(0);
+    expect(stdout).toContain('version: MCP revision: the worker probes with server/discover (2026-07-28) first, as Claude Code 2.1.332 does; monitoring-mcp speaks only 2025-11-25');
   });
 });
 

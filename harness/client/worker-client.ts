@@ -5,6 +5,7 @@ import type { WorkerBox } from './worker-box.ts';
 import type { McpServerConfig } from './worker-config.ts';
 import type { WorkerReport } from './worker-report.ts';
 import type { WorkerSettings } from './worker-settings.ts';
+import type { ClientRevision } from './revision-negotiation.ts';
 
 /** Which program plays the worker: the harness's simulated claude-worker, or the real Claude Code. */
 export const ClientNameSchema = z.enum(['simulated', 'claude-code']);
@@ -32,6 +33,8 @@ export interface WorkerLaunch {
   /** The worker's own wait per server: its env's MCP_TIMEOUT (Claude Code's default 30000 ms when unset). */
   timeoutMs: number;
   settings: WorkerSettings | undefined;
+  /** The MCP revision the worker is pinned to; undefined: negotiate as Claude Code 2.1.332 (probe, then fall back). */
+  revision?: ClientRevision | undefined;
   /** What `claude --mcp-config FILE` reads. */
   mcpJson: ClaudeMcpJson;
   /** settings.json content (permissions), or undefined when the scenario has none. */
@@ -99,6 +102,7 @@ export const simulatedClient: WorkerClient = {
       env: launch.env,
       fetch: launch.local?.fetch ?? proxiedFetch(launch.egressProxyUrl),
       timeoutMs: launch.timeoutMs,
+      revision: launch.revision,
       ...(launch.local ? { clock: launch.local.clock } : {}),
       ...(launch.settings ? { settings: launch.settings } : {}),
     }),

@@ -150,6 +150,7 @@ async function launchWorker(
     egressProxyUrl: network.egress(worker.name).proxyUrl,
     timeoutMs: workerTimeoutMs(topology),
     settings: spec.settings,
+    revision: spec.revision,
     ...(local ? { local: { fetch: local.fetch(worker.name), clock: local.clock } } : {}),
   });
 }
