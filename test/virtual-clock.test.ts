@@ -2,16 +2,16 @@
 // egress's hold of a dropped flow, monitoring-mcp's JWKS timeout) fire only when every request
 // between nodes is held or waits on a held flow. So the real components' 30 s defaults cost no wall
 // time, a slow but answering server is always waited for, and verdicts are those of real time.
-import http from 'node:http';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { startMonitoringAiMcp, loadFixtures } from '../mocks/monitoring-ai-mcp/index.ts';
-import { disposable, listen, proxiedFetch, VirtualClock } from '../common/index.ts';
+import { proxiedFetch, VirtualClock } from '../common/index.ts';
 import { connectWorker } from '../harness/client/index.ts';
 import { parseFirewall, startNetwork } from '../harness/network/index.ts';
 import { runScenario, withBounds, type ScenarioResult } from '../harness/runner/index.ts';
 import { FlowAccounting } from '../harness/runtime/index.ts';
 import { loadScenarioFile } from '../harness/topology/index.ts';
+import { startSlowFront } from './slow-front.ts';
 
 const incident = (file: string) => path.resolve(import.meta.dirname, '../scenarios/incidents/2025-10-01-prometheus-mcp', file);
 
@@ -24,23 +24,6 @@ const verdict = (result: ScenarioResult, name: string) => {
   const server = result.servers.find((entry) => entry.name === name)!;
   return { status: server.status, kind: server.reason?.kind, hop: server.reason?.hop && `${server.reason.hop.from} -> ${server.reason.hop.to}` };
 };
-
-/** An HTTP front that answers every request `delayMs` (real time) late, passing it on to `target`. */
-async function startSlowFront(target: string, delayMs: number) {
-  const upstream = new URL(target);
-  return disposable(
-    await listen((req, res) => {
-      setTimeout(() => {
-        const forward = http.request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
-          res.writeHead(answer.statusCode ?? 502, answer.headers);
-          answer.pipe(res);
-        });
-        forward.on('error', () => res.destroy());
-        req.pipe(forward);
-      }, delayMs);
-    }),
-  );
-}
 
 describe('a slow but answering server on a virtual clock', () => {
   it('is waited for and connected, though it answers later in wall time than the virtual MCP_TIMEOUT', async () => {
