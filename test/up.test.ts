@@ -1,6 +1,6 @@
 // `harness up` as users run it: a child process kept up until SIGINT, or running one command as the worker.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
@@ -89,6 +89,24 @@ function refused(url: string): Promise<boolean> {
   });
 }
 
+/** The pids listening on `url`'s port (ss), and each one's parent. */
+function listeners(url: string): { pid: number; ppid: number }[] {
+  const out = execFileSync('ss', ['-Hltnp', `sport = :${new URL(url).port}`], { encoding: 'utf8' });
+  return [...out.matchAll(/pid=(\d+)/g)].map(([, pid]) => {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return { pid: Number(pid), ppid: Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) };
+  });
+}
+
+/**
+ * Whether `url`'s port is free of the `harness up` process `pid` and its children: refused, or held
+ * by another process (another test's server may get the freed port: the kernel hands ports out again).
+ */
+async function freedBy(pid: number, url: string): Promise<boolean> {
+  if (await refused(url)) return true;
+  return listeners(url).every((owner) => owner.pid !== pid && owner.ppid !== pid);
+}
+
 async function run(args: string[]) {
   await using up = new UpProcess(args);
   const { code } = await up.exited;
@@ -160,12 +178,14 @@ describe('harness up', () => {
     const answer = await proxiedFetch(doc.worker.egressProxyUrl)(MCP);
     expect(await answer.json()).toMatchObject({ service: 'Monitoring AI MCP Server' });
 
+    const ports = [...doc.nodes.map((node) => node.egressProxyUrl), ...doc.nodes.flatMap((node) => (node.url ? [node.url] : []))];
+    const pid = up.child.pid!;
+    expect(await Promise.all(ports.map((port) => freedBy(pid, port)))).toEqual(ports.map(() => false));
     up.child.kill('SIGINT');
     expect(await up.exited).toEqual({ code: 0, signal: null });
     expect(existsSync(doc.worker.mcpJson)).toBe(false);
     expect(await readdir(tmp)).toEqual([]);
-    const ports = [...doc.nodes.map((node) => node.egressProxyUrl), ...doc.nodes.flatMap((node) => (node.url ? [node.url] : []))];
-    expect(await Promise.all(ports.map(refused))).toEqual(ports.map(() => true));
+    expect(await Promise.all(ports.map((port) => freedBy(pid, port)))).toEqual(ports.map(() => true));
   });
 
   it('streams each shim decision and service log line with --events --json', async () => {
@@ -244,7 +264,7 @@ describe('harness up, live edits', () => {
     await writeFile(file, scenario(`${FIREWALL_FIX}    monitoring-mcp:\n      env: {MCP_LOG_MARK: "edited"}\n`));
     expect(await up.until(edit(1))).toMatchObject({ network: [], restarted: ['monitoring-mcp'], changes: [] });
     const mcpUrl = doc.nodes.find((node) => node.name === 'monitoring-mcp')!.url!;
-    expect(await Promise.all(urls.map(refused))).toEqual(urls.map((url) => url === mcpUrl));
+    expect(await Promise.all(urls.map((url) => freedBy(up.child.pid!, url)))).toEqual(urls.map((url) => url === mcpUrl));
     const again = await proxiedFetch(doc.worker.egressProxyUrl)(MCP);
     expect(await again.json()).toMatchObject({ service: 'Monitoring AI MCP Server' });
 
