@@ -11,7 +11,7 @@ import { isHarnessError } from '../common/index.ts';
 import { runFirewallCheck } from './network/index.ts';
 import { formatExplanation, formatScenarioTable, toJUnitXml, toJsonReport, toMermaid } from './report/index.ts';
 import { runScenario, runScenarios, summarize, type ScenarioResult } from './runner/index.ts';
-import { containersRuntime, inProcessRuntime, type Runtime } from './runtime/index.ts';
+import { containersConcurrency, containersRuntime, inProcessRuntime, reusingContainersRuntime, type Runtime } from './runtime/index.ts';
 import { loadScenarioFile, requiredRuntime, resolveScenarioArgs, scenarioId, type RequiredRuntime, type Scenario } from './topology/index.ts';
 import { checkUserFiles, formatNewIncident, formatProvenance, newIncident, type UserFlags } from './incident/index.ts';
 import { upCommand } from './up/index.ts';
@@ -75,15 +75,17 @@ function progress(enabled: boolean) {
   };
 }
 
-async function run(targets: string[], options: ClientFlags & { json?: boolean; junit?: string; root: string; runtime: string; concurrency?: number }) {
+async function run(targets: string[], options: ClientFlags & { json?: boolean; junit?: string; root: string; runtime: string; concurrency?: number; reuse: boolean }) {
   const scenarios = await resolveScenarioArgs(targets, { root: options.root });
   if (scenarios.length === 0) {
     process.stderr.write(`harness: no scenario files in ${targets.length > 0 ? targets.join(', ') : options.root}\n`);
     return EXIT_USAGE;
   }
   const tty = Boolean(process.stderr.isTTY) && !process.env.CI;
+  // Containers are reused across the run's scenarios unless --no-reuse; everything goes when the run ends.
+  await using reusing = options.runtime === 'containers' && options.reuse ? reusingContainersRuntime({ ...(options.concurrency === undefined ? {} : { capacity: Math.min(options.concurrency, containersConcurrency()) }) }) : undefined;
   const results = await runScenarios(scenarios, {
-    runtime: await runtimeNamed(options.runtime),
+    runtime: reusing ?? (await runtimeNamed(options.runtime)),
     ...clientOptions(options),
     ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
     onResult: progress(tty),
@@ -291,6 +293,7 @@ function program(): Command {
     .option('--json', 'print one JSON document, nothing else')
     .option('--junit <file>', 'also write a JUnit XML report')
     .option('--concurrency <n>', 'most scenarios at once (a whole number, at least 1)', wholeNumber(1))
+    .option('--no-reuse', 'containers: start every scenario on its own containers instead of reusing those of an earlier scenario')
     .addOption(root())
     .addOption(runtime())
     .addOption(client())
