@@ -19,6 +19,8 @@ const STARTUP_TIMEOUT_MS = 60_000;
 const MARK_TIMEOUT_MS = 10_000;
 /** How long a simulated service may take to start afresh on SIGHUP (an RSA key for the auth server, on a busy machine). */
 const RESET_TIMEOUT_MS = 30_000;
+/** Where a worker run's `{n, env}` goes in the worker's container (harness/client/runs-main.ts reads it on SIGHUP). */
+const WORKER_RUN_FILE = '/tmp/harness-worker/run.json';
 
 /** A counting semaphore: at most `size` holders; the others wait in order. */
 class Slots {
@@ -56,7 +58,7 @@ export interface ContainersStartOptions extends RuntimeOptions {
 export interface StartedContainersTopology extends StartedTopology {
   /** The run's id: every container and network of it has the label `mcp-topology-harness.run=<runId>`. */
   readonly runId: string;
-  /** The container of a service node (the worker's container exists only while runWorker runs). */
+  /** The container of a service node (the worker has one too, from its first runWorker on, not named here). */
   containerName(node: string): string;
   /** The network shim's container. */
   readonly shimName: string;
@@ -102,15 +104,14 @@ export async function startContainersTopology(topology: Topology, options: Conta
   /** Host ports (on 127.0.0.1) of published container ports, by node. */
   const ports = new Map<string, number>();
   const listeners = new Set<TopologyEventListener>();
-  const workerRemovals = new Set<Promise<unknown>>();
   let shimContainer: StartedTestContainer | undefined;
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {
       shim.close();
+      void workerHost?.then(({ output }) => output.close(), () => {});
       for (const service of services.values()) service.log.close();
       try {
-        await Promise.allSettled([...workerRemovals]);
         await removeLabelled(docker, [`${RUN_LABEL}=${runId}`]);
       } finally {
         untrack();
@@ -213,6 +214,53 @@ export async function startContainersTopology(topology: Topology, options: Conta
     };
   };
 
+  // The worker: one long-lived process in its own container, started on the first run (runs-main.ts),
+  // that runs the simulated worker once per SIGHUP with that run's env, config and settings.
+  let workerHost: Promise<{ container: StartedTestContainer; output: LineCollector }> | undefined;
+  let runs = 0;
+  const workerContainer = () => {
+    workerHost ??= (async () => {
+      const output = new LineCollector();
+      checkInterrupted();
+      try {
+        const container = await new HarnessContainer(image)
+          .withName(plan.worker.name)
+          .withCommand(['node', 'harness/client/runs-main.ts'])
+          .withEnvironment({ WORKER_RUN_FILE })
+          .withLabels({ ...plan.labels, [NODE_LABEL]: plan.worker.node })
+          .onNetworks([{ name: plan.worker.network, aliases: [] }])
+          .withLogConsumer((stream) => output.attach(stream))
+          .withWaitStrategy(Wait.forLogMessage(/"type":"worker_ready"/))
+          .withStartupTimeout(STARTUP_TIMEOUT_MS)
+          .start();
+        return { container, output };
+      } catch (error) {
+        output.close();
+        workerHost = undefined;
+        throw new RuntimeError('ERR_RUNTIME_WORKER', `the worker container did not start: ${output.tail() || (error as Error).message}`, { cause: error });
+      }
+    })();
+    return workerHost;
+  };
+  const runWorker = async (): Promise<WorkerReport> => {
+    const tokens = await mintTokens(current, plan, ports);
+    const { container, output } = await workerContainer();
+    const spec = plan.worker;
+    const n = ++runs;
+    await container.copyContentToContainer([
+      ...spec.files.map((file) => ({ content: file.content, target: file.target, mode: 0o644 })),
+      { content: JSON.stringify({ n, env: { ...spec.env, ...tokens } }), target: WORKER_RUN_FILE, mode: 0o644 },
+    ]);
+    await docker.container.dockerode.getContainer(spec.name).kill({ signal: 'SIGHUP' });
+    // The worker connects to its servers at once, each within its MCP_TIMEOUT.
+    const bound = STARTUP_TIMEOUT_MS + workerTimeoutMs(current);
+    const line = await output.waitFor((entry) => (entry.type === 'harness_run' || entry.type === 'harness_run_failed') && entry.n === n, bound, "the worker's report");
+    if (line.type === 'harness_run_failed') throw new RuntimeError('ERR_RUNTIME_WORKER', `the worker did not report: ${String(line.error)}`);
+    const report = WorkerReportSchema.safeParse(line.report);
+    if (!report.success) throw new RuntimeError('ERR_RUNTIME_WORKER', `the worker printed a report the harness cannot read: ${report.error.message}`);
+    return report.data;
+  };
+
   const logOf = (node: string): LogEntry[] => {
     const service = services.get(node);
     if (!service) return [];
@@ -248,7 +296,7 @@ export async function startContainersTopology(topology: Topology, options: Conta
       }
       return serially(async () => {
         try {
-          const report = await whilePending(runWorker(current, plan, image, ports, workerRemovals));
+          const report = await whilePending(runWorker());
           // Every decision the shim printed before this mark is in: the report is diagnosed against all of them.
           const n = ++marks;
           await docker.container.dockerode.getContainer(plan.shimName).kill({ signal: 'SIGUSR2' });
@@ -401,41 +449,6 @@ async function launchWorker(topology: Topology, plan: TopologyPlan, ports: Map<s
     timeoutMs: workerTimeoutMs(topology),
     settings: spec.settings,
   });
-}
-
-async function runWorker(topology: Topology, plan: TopologyPlan, image: string, ports: Map<string, number>, removals: Set<Promise<unknown>>): Promise<WorkerReport> {
-  const worker = topology.nodes.find((node) => node.run === 'worker')!;
-  const tokens = await mintTokens(topology, plan, ports);
-  const output = new LineCollector();
-  const spec = plan.worker;
-  // The worker connects to its servers at once, each within its MCP_TIMEOUT.
-  const bound = STARTUP_TIMEOUT_MS + workerTimeoutMs(topology);
-  let started: StartedTestContainer | undefined;
-  try {
-    started = await new HarnessContainer(image)
-      .withName(`${spec.name}-${randomBytes(2).toString('hex')}`)
-      .withCommand(spec.command!)
-      .withEnvironment({ ...spec.env, ...tokens })
-      .withLabels({ ...plan.labels, [NODE_LABEL]: spec.node })
-      .onNetworks([{ name: spec.network, aliases: [] }])
-      .withCopyContentToContainer(spec.files.map((file) => ({ content: file.content, target: file.target, mode: 0o644 })))
-      .withLogConsumer((stream) => output.attach(stream))
-      .withWaitStrategy(Wait.forLogMessage(/"type":"harness_report"/))
-      .withStartupTimeout(bound)
-      .start();
-  } catch (error) {
-    output.close();
-    throw new RuntimeError('ERR_RUNTIME_WORKER', `the worker container did not report: ${output.tail() || (error as Error).message}`, { cause: error });
-  }
-  const line = await output.waitFor((entry) => entry.type === 'harness_report', MARK_TIMEOUT_MS, "the worker's report");
-  output.close();
-  // Gone once it has reported (it exits then), not at close: a reused topology runs many workers.
-  const removal = started.stop({ remove: true, removeVolumes: true, timeout: 0 }).catch(() => {});
-  removals.add(removal);
-  void removal.finally(() => removals.delete(removal));
-  const report = WorkerReportSchema.safeParse(line.report);
-  if (!report.success) throw new RuntimeError('ERR_RUNTIME_WORKER', `the worker printed a report the harness cannot read: ${report.error.message}`);
-  return report.data;
 }
 
 /** The worker's tokens from the auth server's admin API (TEST-ONLY, published on 127.0.0.1 for this). */
