@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# Builds the one image every service runs from, mcp-topology-harness/node:local, without the network.
+# Builds, without the network, the one image every service runs from (mcp-topology-harness/node:local)
+# and, on top of it, the worker's image with real Claude Code in it (mcp-topology-harness/claude-code:local).
 #
 # Usage: docker/build-images.sh
 # Env:   IMAGE_TAG   (default mcp-topology-harness/node:local)
+#        CLAUDE_IMAGE_TAG (default mcp-topology-harness/claude-code:local; run with HARNESS_CLAUDE_IMAGE=<it>)
+#        CLAUDE_BIN  (default: the pinned @anthropic-ai/claude-code in node_modules). With neither, the
+#                    Claude Code image is skipped, said so on stderr (CI=true: an error).
 #        BASE_IMAGE  (default: node:24-bookworm-slim if that image is already local, else the offline
 #                    base mcp-topology-harness/node-base:24, made by docker/make-base-image.sh)
 # With a registry, `docker pull node:24-bookworm-slim` first and this builds on the official image.
@@ -48,3 +52,51 @@ got="$(docker run --rm --label mcp-topology-harness=1 "$tag" node --version)"
 [[ "$got" == v24.* ]] || die "$tag runs node $got, expected v24"
 size="$(docker image inspect -f '{{ .Size }}' "$tag" | awk '{ printf "%.0f MB", $1 / 1e6 }')"
 echo "build-images: built $tag on $base ($got, $size) in $((SECONDS - start)) s"
+
+# --- The Claude Code image: the harness image + the pinned binary + the libraries it needs there.
+claude_tag="${CLAUDE_IMAGE_TAG:-mcp-topology-harness/claude-code:local}"
+claude_bin="${CLAUDE_BIN:-}"
+if [[ -z "$claude_bin" ]]; then
+  wrapper="$repo_root/node_modules/@anthropic-ai/claude-code/bin/claude.exe"
+  native="$repo_root/node_modules/@anthropic-ai/claude-code-linux-x64/claude"
+  # The wrapper's bin/claude.exe is a small stub until its postinstall copies the native binary over it.
+  if [[ -f "$wrapper" && $(stat -c %s "$wrapper") -gt 1048576 ]]; then claude_bin="$wrapper"
+  elif [[ -x "$native" ]]; then claude_bin="$native"
+  fi
+fi
+if [[ -z "$claude_bin" ]]; then
+  [[ "${CI:-}" == "true" ]] && die "no Claude Code in node_modules (npm install brings the pinned @anthropic-ai/claude-code): cannot build $claude_tag"
+  echo "build-images: skipped $claude_tag: no Claude Code in node_modules (npm install, or CLAUDE_BIN=...)" >&2
+  exit 0
+fi
+claude_bin="$(readlink -f "$claude_bin")"
+claude_version="$(DISABLE_TELEMETRY=1 CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 "$claude_bin" --version | grep -oE '[0-9]+\.[0-9]+\.[0-9]+[^ ]*' | head -n 1)"
+[[ -n "$claude_version" ]] || die "$claude_bin --version printed no version"
+
+# A context of its own, next to node_modules so the 400 MB binary is hard-linked, not copied.
+context="$(mktemp -d "$repo_root/.claude-image.XXXXXX")"
+trap 'rm -f "$log"; rm -rf "$context"' EXIT
+mkdir -p "$context/root/usr/local/bin"
+ln "$claude_bin" "$context/root/usr/local/bin/claude" 2>/dev/null || cp "$claude_bin" "$context/root/usr/local/bin/claude"
+cp "$repo_root/docker/claude-code.Dockerfile" "$context/Dockerfile"
+# Only the libraries the harness image lacks: an official base has its own glibc, which must not be overwritten.
+libs="$(ldd "$claude_bin" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }')"
+missing="$(docker run --rm --label mcp-topology-harness=1 "$tag" node -e \
+  'for (const f of process.argv.slice(1)) if (!require("node:fs").existsSync(f)) console.log(f)' $libs)"
+for lib in $missing; do
+  mkdir -p "$context/root$(dirname "$lib")"
+  cp -L "$lib" "$context/root$lib"
+done
+start=$SECONDS
+if ! docker build \
+  --build-arg "HARNESS_IMAGE=$tag" \
+  --build-arg "CLAUDE_CODE_VERSION=$claude_version" \
+  --tag "$claude_tag" \
+  "$context" >"$log" 2>&1; then
+  tail -n 40 "$log" >&2
+  die "docker build of $claude_tag failed (last 40 lines above)"
+fi
+got="$(docker run --rm --label mcp-topology-harness=1 -e DISABLE_TELEMETRY=1 -e CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 "$claude_tag" claude --version)"
+[[ "$got" == *"$claude_version"* ]] || die "$claude_tag runs claude --version as '$got', expected $claude_version"
+size="$(docker image inspect -f '{{ .Size }}' "$claude_tag" | awk '{ printf "%.0f MB", $1 / 1e6 }')"
+echo "build-images: built $claude_tag (Claude Code $claude_version, added libraries: ${missing:-none}; $size) in $((SECONDS - start)) s"

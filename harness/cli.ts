@@ -250,7 +250,7 @@ function withUserFlags(command: Command, options: { config: boolean }): Command 
     .option('--env <NAME=VALUE>', "the worker's environment; repeatable", collect, []);
 }
 
-async function up(target: string, command: string[], options: UserFlagOptions & { root: string; runtime: string; json?: boolean; events?: boolean; exec?: boolean }) {
+async function up(target: string, command: string[], options: UserFlagOptions & { root: string; runtime: string; json?: boolean; events?: boolean; exec?: boolean; execImage?: string }) {
   if (!options.exec && command.length > 0) {
     throw new CommanderError(EXIT_USAGE, 'harness.usage', `unexpected arguments after ${target}: ${command.join(' ')} (to run a command as the worker: --exec -- CMD ARGS...)`);
   }
@@ -267,6 +267,7 @@ async function up(target: string, command: string[], options: UserFlagOptions & 
       ...(options.json ? { json: true } : {}),
       ...(options.events ? { events: true } : {}),
       ...(options.exec ? { exec: command } : {}),
+      ...(options.execImage ? { execImage: options.execImage } : {}),
       userFlags: userFlags(options),
       signal: stop.signal,
       out: (text) => process.stdout.write(text),
@@ -390,6 +391,7 @@ function program(): Command {
     { config: true },
   )
     .option('--exec', 'run the command after -- as the worker node, print the network\'s decisions for its flows, exit with its status')
+    .option('--exec-image <image>', 'with --exec --runtime containers: the image the command runs from (default the harness image, which has node; mcp-topology-harness/claude-code:local has claude)')
     .option('--json', 'print one JSON document on one line (then, with --events and on each applied edit, one JSON line each)')
     .option('--events', "stream each network decision and each service's log line as it happens")
     .addOption(root())

@@ -221,7 +221,7 @@ describe('harness up, live edits', () => {
           - {port: "8000", proto: tcp, groups: [dev, monitoring-ai-mcp]}
           - {port: 8000, proto: tcp, groups: [dev, monitoring-mcp]}
 `;
-  type Edit = { kind: 'edit'; network: string[]; restarted: string[]; worker: boolean; changes: Array<{ flow: string; before: string; after: string }> };
+  type Edit = { kind: 'edit'; file: string; network: string[]; restarted: string[]; worker: boolean; changes: Array<{ flow: string; before: string; after: string }> };
   const edit = (n: number) => (stdout: string) => stdout.split('\n').filter((line) => line.startsWith('{"kind":"edit"')).map((line) => JSON.parse(line) as Edit)[n];
 
   it("applies an edit of the worker's outbound rules: prometheus's flow turns from drop to allow, no service restarts", async () => {
@@ -258,5 +258,23 @@ describe('harness up, live edits', () => {
     up.child.kill('SIGINT');
     expect((await up.exited).code).toBe(0);
   });
-});
 
+  it('applies an edit of a file the scenario extends, and names that file', async () => {
+    const base = path.join(edits, 'base.yaml');
+    const step = path.join(edits, 'step.yaml');
+    await writeFile(base, scenario(''));
+    await writeFile(step, `extends: ${JSON.stringify(base)}\n`);
+    await using up = new UpProcess([step, '--json']);
+    const doc = await up.until(firstLine);
+
+    await writeFile(base, scenario(FIREWALL_FIX));
+    const applied = await up.until(edit(0));
+    expect(applied).toMatchObject({ file: base, network: ['claude-worker'], restarted: [] });
+    expect(applied.changes.map((change) => `${change.flow} ${change.before}->${change.after}`)).toEqual(['claude-worker -> monitoring-mcp:8000 drop->allow']);
+    const answer = await proxiedFetch(doc.worker.egressProxyUrl)(MCP);
+    expect(answer.status).toBe(200);
+    await answer.body?.cancel();
+    up.child.kill('SIGINT');
+    expect((await up.exited).code).toBe(0);
+  });
+});

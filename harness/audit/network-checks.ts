@@ -1,4 +1,4 @@
-import { evaluateFlow, type FirewallRule } from '../network/index.ts';
+import { evaluateFlow, serviceFlows, type FirewallRule } from '../network/index.ts';
 import type { Topology, TopologyNode } from '../topology/index.ts';
 import { CLAUSES } from './clauses.ts';
 import type { CheckResult, Reachability } from './finding.ts';
@@ -11,28 +11,15 @@ import type { CheckResult, Reachability } from './finding.ts';
  * reachabilityMatrix(topology).filter((row) => row.from === 'claude-worker' && row.verdict === 'allow');
  */
 export function reachabilityMatrix(topology: Topology): Reachability[] {
-  const rows: Reachability[] = [];
-  for (const from of topology.nodes) {
-    for (const to of topology.nodes) {
-      if (to === from || !to.service) continue;
-      const verdict = evaluateFlow({
-        from: { identity: from.identity, firewall: from.firewall },
-        to: { identity: to.identity, firewall: to.firewall },
-        port: to.service.port,
-        proto: 'tcp',
-      });
-      rows.push({
-        from: from.name,
-        to: to.name,
-        service: to.service.host,
-        port: to.service.port,
-        verdict: verdict.verdict,
-        outbound: { ...(verdict.outbound.rule ? { rule: verdict.outbound.rule } : {}), reason: verdict.outbound.reason },
-        inbound: { ...(verdict.inbound.rule ? { rule: verdict.inbound.rule } : {}), reason: verdict.inbound.reason },
-      });
-    }
-  }
-  return rows;
+  return serviceFlows(topology.nodes).map(({ from, to, port, verdict }) => ({
+    from: from.name,
+    to: to.name,
+    service: to.service!.host,
+    port,
+    verdict: verdict.verdict,
+    outbound: { ...(verdict.outbound.rule ? { rule: verdict.outbound.rule } : {}), reason: verdict.outbound.reason },
+    inbound: { ...(verdict.inbound.rule ? { rule: verdict.inbound.rule } : {}), reason: verdict.inbound.reason },
+  }));
 }
 
 function coversTcpPort(rule: FirewallRule, port: number): boolean {

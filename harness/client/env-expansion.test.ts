@@ -29,6 +29,25 @@ describe('expandEnv', () => {
     { value: 'cost: $$5 ${P}', env: { P: '$1 $& $$' }, expected: 'cost: $$5 $1 $& $$', missing: [] },
     { value: 'no references', env: { A: 'a' }, expected: 'no references', missing: [] },
   ])('expands $value with $env to $expected', ({ value, env, expected, missing }) => {
-    expect(expandEnv(value, env)).toEqual({ value: expected, missing });
+    expect(expandEnv(value, env)).toEqual({ value: expected, missing, blanked: [] });
   });
+
+  // Measured on Claude Code 2.1.332 (test/differential/credentials.test.ts has them against the real client).
+  it.each([
+    { value: 'Bearer ${ANTHROPIC_API_KEY}', env: { ANTHROPIC_API_KEY: 'sk-ant-x' }, expected: 'Bearer ', blanked: ['ANTHROPIC_API_KEY'] },
+    { value: '${npm_token:-fallback}|${NPM_TOKEN:-fallback}', env: {}, expected: '|', blanked: ['npm_token', 'NPM_TOKEN'] },
+    { value: '${HTTPS_PROXY}', env: { HTTPS_PROXY: 'http://proxy:3128' }, expected: '', blanked: ['HTTPS_PROXY'] },
+    { value: '${INPUT_VAULT_TOKEN}${OTEL_EXPORTER_OTLP_HEADERS}', env: { INPUT_VAULT_TOKEN: 'v', OTEL_EXPORTER_OTLP_HEADERS: 'h' }, expected: '', blanked: ['INPUT_VAULT_TOKEN', 'OTEL_EXPORTER_OTLP_HEADERS'] },
+    // Through the second pass too: a value that refers to a credential does not carry it out.
+    { value: '${R}', env: { R: '${AWS_SESSION_TOKEN}', AWS_SESSION_TOKEN: 'secret' }, expected: '', blanked: ['AWS_SESSION_TOKEN'] },
+  ])('blanks $value (a credential of the machine) with $env', ({ value, env, expected, blanked }) => {
+    expect(expandEnv(value, env)).toEqual({ value: expected, missing: [], blanked });
+  });
+
+  it.each(['PROMETHEUS_TOKEN', 'MY_SECRET', 'DB_PASSWORD', 'GRAFANA_API_KEY', 'GITHUB_TOKEN', 'HF_TOKEN', 'BUNDLE_PATH', 'GIT_CONFIG_KEY_X'])(
+    'expands %s, a name that only looks like a secret',
+    (name) => {
+      expect(expandEnv(`\${${name}}`, { [name]: 'v' })).toEqual({ value: 'v', missing: [], blanked: [] });
+    },
+  );
 });

@@ -14,7 +14,11 @@ export type ClientErrorCode =
   /** No Claude Code binary where the harness looked (the pinned npm package, --claude-bin, HARNESS_CLAUDE_BIN). */
   | 'ERR_CLAUDE_MISSING'
   /** Claude Code ran but printed no init line (it crashed, refused its arguments, or took too long). */
-  | 'ERR_CLAUDE_NO_INIT';
+  | 'ERR_CLAUDE_NO_INIT'
+  /** Claude Code cannot run in the worker's container (the image lacks it, or a user's binary does not run there). */
+  | 'ERR_CLAUDE_CONTAINER'
+  /** A command run in the worker's box (container) ended, or ran out of time, without printing what its client waits for. */
+  | 'ERR_CLIENT_BOX';
 
 /** Where in a user's file the problem is (1-based line and column). */
 export interface ClientErrorLocation {

@@ -1,6 +1,7 @@
 export { ClientError } from './errors.ts';
 export type { ClientErrorCode, ClientErrorLocation } from './errors.ts';
 export { expandEnv } from './env-expansion.ts';
+export { blankedTowardRemote, LISTED_BLANKED_NAMES } from './credential-blanking.ts';
 export type { ExpandedValue, WorkerEnv } from './env-expansion.ts';
 export {
   parseWorkerConfig,
@@ -59,5 +60,7 @@ export { mcpTimeoutMs, DEFAULT_MCP_TIMEOUT_MS } from './mcp-timeout.ts';
 export type { WorkerMainIo } from './worker-main.ts';
 export { ClientNameSchema, claudeMcpJson, workerLaunch, simulatedClient } from './worker-client.ts';
 export type { ClientName, ClaudeMcpJson, WorkerLaunch, WorkerClient } from './worker-client.ts';
-export { claudeCodeClient, resolveClaudeBinary } from './claude-code/index.ts';
+export { runBoxUntilLine } from './worker-box.ts';
+export type { WorkerBox, WorkerBoxCommand, StartedBoxCommand } from './worker-box.ts';
+export { claudeCodeClient, resolveClaudeBinary, DEFAULT_CLAUDE_IMAGE } from './claude-code/index.ts';
 export type { ClaudeCodeClientOptions, ClaudeBinary } from './claude-code/index.ts';

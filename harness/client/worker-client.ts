@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { proxiedFetch } from '../../common/index.ts';
 import { connectWorker } from './connect-worker.ts';
+import type { WorkerBox } from './worker-box.ts';
 import type { McpServerConfig } from './worker-config.ts';
 import type { WorkerReport } from './worker-report.ts';
 import type { WorkerSettings } from './worker-settings.ts';
@@ -40,7 +41,13 @@ export interface WorkerLaunch {
 /** One contract for every client adapter: a launch in, a report per server out. */
 export interface WorkerClient {
   readonly name: ClientName;
+  /** Runs the client on this machine (the in-process runtime, whose egress is on loopback). */
   run(launch: WorkerLaunch): Promise<WorkerReport>;
+  /**
+   * Runs the client's processes in `box`, the worker node's own place (a container on its network,
+   * in the containers runtime), and reports the same as `run`. Absent: the client cannot run there.
+   */
+  runInBox?(launch: WorkerLaunch, box: WorkerBox): Promise<WorkerReport>;
 }
 
 /**

@@ -62,6 +62,33 @@ export function evaluateFlow(query: FlowQuery): FlowVerdict {
   return { verdict, outbound, inbound };
 }
 
+/** A node as serviceFlows sees it: its identity and rules, and the port its service listens on. */
+export interface FlowNode {
+  name: string;
+  identity: NodeIdentity;
+  firewall: Firewall;
+  service?: { port: number } | undefined;
+}
+
+/**
+ * The verdict of every TCP flow a node could open to another node's service, in node order.
+ *
+ * @example
+ * serviceFlows(topology.nodes).filter((flow) => flow.verdict.verdict === 'drop');
+ */
+export function serviceFlows<N extends FlowNode>(nodes: readonly N[]): { from: N; to: N; port: number; verdict: FlowVerdict }[] {
+  const flows: { from: N; to: N; port: number; verdict: FlowVerdict }[] = [];
+  for (const from of nodes) {
+    for (const to of nodes) {
+      if (to === from || !to.service) continue;
+      const port = to.service.port;
+      const verdict = evaluateFlow({ from: { identity: from.identity, firewall: from.firewall }, to: { identity: to.identity, firewall: to.firewall }, port, proto: 'tcp' });
+      flows.push({ from, to, port, verdict });
+    }
+  }
+  return flows;
+}
+
 /**
  * A flow verdict in one line: the denying table and why, or the two rules that let the flow in.
  *

@@ -15,8 +15,8 @@ export type {
   PortMatch,
   Proto,
 } from './firewall.ts';
-export { describeFlowVerdict, evaluateFlow, evaluateSide } from './evaluate.ts';
-export type { FlowQuery, FlowVerdict, SideVerdict } from './evaluate.ts';
+export { describeFlowVerdict, evaluateFlow, evaluateSide, serviceFlows } from './evaluate.ts';
+export type { FlowNode, FlowQuery, FlowVerdict, SideVerdict } from './evaluate.ts';
 export { Conntrack, TrackedFlow } from './conntrack.ts';
 export type { PacketDirection, PacketVerdict, TrackedQuery } from './conntrack.ts';
 export { CURRENT_NEBULA, NEBULA_VERSIONS, NebulaVersionSchema, denyAnsweredBy, describeDenial, nebulaBehaviour } from './versions.ts';

@@ -10,7 +10,7 @@ export type RuntimeErrorCode =
   | 'ERR_RUNTIME_DOCKER'
   /** The worker container did not report (it crashed, or its input was refused). */
   | 'ERR_RUNTIME_WORKER'
-  /** This runtime cannot run the client asked for as the worker (e.g. claude-code in containers). */
+  /** This runtime cannot run the client asked for as the worker (in containers: a client without runInBox). */
   | 'ERR_RUNTIME_CLIENT'
   /** A live update this runtime cannot apply (a node added or removed, a service renamed, a port to publish). */
   | 'ERR_RUNTIME_UPDATE';

@@ -1,6 +1,6 @@
 import type { MintOptions, TokenKind } from '../../mocks/auth-server/index.ts';
 import type { Clock, Fetch, LogEntry } from '../../common/index.ts';
-import { mcpTimeoutMs, type WorkerClient, type WorkerLaunch, type WorkerReport } from '../client/index.ts';
+import { mcpTimeoutMs, type WorkerBox, type WorkerClient, type WorkerLaunch, type WorkerReport } from '../client/index.ts';
 import { RuntimeError } from './errors.ts';
 import type { NetworkEvent } from '../network/index.ts';
 import type { NodeRun, Topology } from '../topology/index.ts';
@@ -77,6 +77,11 @@ export interface StartedTopology extends AsyncDisposable {
   update(topology: Topology): Promise<TopologyUpdate>;
   /** The structured log of the service on `node` (empty for the worker). */
   serviceLog(node: string): readonly LogEntry[];
+  /**
+   * Where the worker's processes run when not on this machine: in containers, a fresh container on
+   * the worker's network per command (what runWorker and `harness up --exec` use). Absent in-process.
+   */
+  readonly workerBox?: WorkerBox;
   /** What `harness audit` acts through; only runtimes that can offer it (in-process) set it. */
   readonly probe?: TopologyProbe;
   close(): Promise<void>;

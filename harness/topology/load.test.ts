@@ -80,6 +80,18 @@ expect:
     const worker = scenario!.topology.nodes.find((node) => node.run === 'worker')!;
     expect(worker.worker!.servers[0]).toMatchObject({ name: 'lenient', type: 'http' });
     expect(worker.identity.ip).toMatch(/^10\.42\./);
+    expect(scenario!.sources).toEqual([file, path.join(dir, 'base.yaml')]);
+  });
+
+  it("lists the worker's config_file and settings_file among its sources", async () => {
+    await write('agent_config.yaml', 'mcp_servers:\n  lenient:\n    type: http\n    url: "http://lenient.service.dev-us-east-1.consul:8000/mcp"\n');
+    await write('settings.json', '{"permissions": {"allow": ["mcp__lenient"]}}');
+    const file = await write(
+      'own-files.yaml',
+      'extends: base.yaml\npatch:\n  nodes:\n    worker:\n      worker: {mcp_servers: null, config_file: agent_config.yaml, settings_file: settings.json}\nexpect:\n  lenient: connected\n',
+    );
+    const [scenario] = await loadScenarioFile(file, { root: dir });
+    expect(scenario!.sources).toEqual([file, path.join(dir, 'base.yaml'), path.join(dir, 'agent_config.yaml'), path.join(dir, 'settings.json')]);
   });
 
   it.each([

@@ -36,12 +36,19 @@ export async function loadScenarioFile(file: string, options: LoadOptions = {}):
       return {
         id: member.suffix ? `${baseId}/${member.suffix}` : baseId,
         file: absolute,
+        sources: sourceFiles(absolute, member.origins, parsed),
         description: parsed.description,
         topology: await buildTopology(parsed, member.origins, absolute),
         expect: parsed.expect,
       };
     }),
   );
+}
+
+function sourceFiles(file: string, origins: Origins, parsed: ScenarioFile): string[] {
+  const workerFiles = Object.values(parsed.nodes).flatMap((node) => (node.worker ? [node.worker.config_file, node.worker.settings_file] : []));
+  const files = [file, ...origins.map((origin) => origin.source.file), ...workerFiles];
+  return [...new Set(files.filter((entry): entry is string => typeof entry === 'string'))];
 }
 
 /** The id of a scenario file: its path under `root`, without `.yaml`. */

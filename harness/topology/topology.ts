@@ -61,6 +61,8 @@ export interface Scenario {
   /** Path under the scenarios root without `.yaml`, plus `/axis=value` parts for a matrix member. */
   id: string;
   file: string;
+  /** Every file it was read from: `file`, the files it extends, and the worker's config_file/settings_file. */
+  sources: string[];
   description: string | undefined;
   topology: Topology;
   expect: Record<string, Expectation>;

@@ -4,7 +4,7 @@ import { formatProvenance, type UserFlags } from '../incident/index.ts';
 import type { Runtime } from '../runtime/index.ts';
 import { formatEvent, formatUp, upDocument } from './describe.ts';
 import { execAsWorker, summarizeFlows } from './exec.ts';
-import { formatEdit, watchFile } from './live.ts';
+import { formatEdit, watchFiles } from './live.ts';
 import { startUp } from './start-up.ts';
 import { UpError } from './errors.ts';
 
@@ -18,6 +18,8 @@ export interface UpCommandOptions {
   userFlags?: UserFlags;
   /** `--exec -- CMD ARGS...`: run this as the worker, then stop. */
   exec?: string[];
+  /** With exec in containers: the image the command runs from (default the harness image). */
+  execImage?: string;
   /** Ends the topology (the CLI aborts it on SIGINT/SIGTERM). */
   signal: AbortSignal;
   out: (text: string) => void;
@@ -33,9 +35,8 @@ export interface UpCommandOptions {
  * const code = await upCommand('incidents/2025-10-01-prometheus-mcp/0-as-reported', { root: 'scenarios', runtime, signal, out, err });
  */
 export async function upCommand(target: string, options: UpCommandOptions): Promise<number> {
-  if (options.exec && options.runtime.name !== 'inprocess') {
-    // The containers' egress is the shim's name on their own networks: a command on this machine cannot reach it.
-    throw new UpError('ERR_UP_EXEC', `--exec runs the command on this machine, which reaches the worker's egress only with --runtime inprocess (not ${options.runtime.name})`);
+  if (options.execImage && (!options.exec || options.runtime.name === 'inprocess')) {
+    throw new UpError('ERR_UP_EXEC', '--exec-image names the image of a command run with --exec -- CMD ARGS... --runtime containers (in-process the command runs on this machine)');
   }
   await using up = await startUp(target, { root: options.root, runtime: options.runtime, ...(options.userFlags ? { userFlags: options.userFlags } : {}) });
   const doc = upDocument(up);
@@ -47,23 +48,27 @@ export async function upCommand(target: string, options: UpCommandOptions): Prom
     options.err(`harness: ${doc.scenario} is up (${doc.runtime}); running ${options.exec.join(' ')} as ${doc.worker.node}\n`);
     const outcome = await execAsWorker(up, options.exec, {
       ...(options.events ? {} : { onFlow: (flow) => options.err(`harness: ${formatEvent({ kind: 'flow', flow })}\n`) }),
-      onSpawn: (child) => {
-        if (options.signal.aborted) child.kill('SIGTERM');
-        else options.signal.addEventListener('abort', () => child.kill('SIGTERM'), { once: true });
+      image: options.execImage,
+      onStart: (stop) => {
+        if (options.signal.aborted) stop();
+        else options.signal.addEventListener('abort', stop, { once: true });
       },
     });
     for (const line of summarizeFlows(outcome.flows, up.scenario.topology.timeoutMs)) options.err(`harness: ${line}\n`);
     return outcome.exitCode;
   }
-  const stopWatching = watchFile(up.source, async () => {
-    try {
-      const edit = await up.reload();
-      options.out(options.json ? `${JSON.stringify({ kind: 'edit', ...edit })}\n` : formatEdit(edit));
-    } catch (error) {
-      if (!isHarnessError(error)) throw error;
-      options.err(`harness: ${path.basename(up.source)} changed but was not applied (${error.code}): ${error.message}\n`);
-    }
-  });
+  const stopWatching = watchFiles(
+    () => up.scenario.sources,
+    async (file) => {
+      try {
+        const edit = await up.reload(file);
+        options.out(options.json ? `${JSON.stringify({ kind: 'edit', ...edit })}\n` : formatEdit(edit));
+      } catch (error) {
+        if (!isHarnessError(error)) throw error;
+        options.err(`harness: ${path.basename(file)} changed but was not applied (${error.code}): ${error.message}\n`);
+      }
+    },
+  );
   // Printed once the watch is on: an edit made as soon as the document is read is seen.
   options.out(options.json ? `${JSON.stringify(doc)}\n` : formatUp(doc));
   await new Promise<void>((resolve) => {

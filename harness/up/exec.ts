@@ -1,14 +1,17 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import os from 'node:os';
 import type { NetworkEvent } from '../network/index.ts';
 import { UpError } from './errors.ts';
+import { execInBox } from './exec-box.ts';
 import type { StartedUp } from './start-up.ts';
 
 export interface ExecOptions {
   /** Called with each shim decision taken while the command runs (its own flows and those they cause). */
   onFlow?: (flow: NetworkEvent) => void;
-  /** Called once the child exists, e.g. to forward a signal to it. */
-  onSpawn?: (child: ChildProcess) => void;
+  /** Called once the command runs, with the way to end it (SIGTERM), e.g. on Ctrl-C. */
+  onStart?: (stop: () => void) => void;
+  /** In containers: the image the command runs from (default the harness image). */
+  image?: string | undefined;
 }
 
 export interface ExecOutcome {
@@ -20,7 +23,8 @@ export interface ExecOutcome {
 
 /**
  * Runs `command` as the worker node: the caller's environment plus the worker's (env, minted tokens,
- * its egress as HTTP(S)_PROXY, HARNESS_MCP_CONFIG / HARNESS_SETTINGS), stdio inherited.
+ * its egress as HTTP(S)_PROXY, HARNESS_MCP_CONFIG / HARNESS_SETTINGS), stdio inherited. In a runtime
+ * with a worker box (containers), inside it: see execInBox.
  *
  * @example
  * const { exitCode, flows } = await execAsWorker(up, ['curl', '-s', 'http://monitoring-mcp.service.dev-us-east-1.consul:8000/']);
@@ -35,12 +39,14 @@ export async function execAsWorker(up: StartedUp, argv: string[], options: ExecO
     options.onFlow?.(event.flow);
   });
   try {
+    const box = up.running.workerBox;
+    if (box) return { exitCode: await execInBox(up, box, argv, { image: options.image, ...(options.onStart ? { onStart: options.onStart } : {}) }), flows };
     const env: NodeJS.ProcessEnv = { ...process.env, ...up.workerEnv };
     // The worker's every connection goes through its egress: nothing may bypass it.
     delete env.NO_PROXY;
     delete env.no_proxy;
     const child = spawn(command, args, { env, stdio: 'inherit' });
-    options.onSpawn?.(child);
+    options.onStart?.(() => child.kill('SIGTERM'));
     const exitCode = await new Promise<number>((resolve, reject) => {
       child.once('error', (error: NodeJS.ErrnoException) =>
         reject(new UpError('ERR_UP_EXEC', `could not run ${command}: ${error.code === 'ENOENT' ? 'no such command' : error.message}`, { cause: error })),

@@ -4,7 +4,7 @@ export { upDocument, formatUp, formatEvent } from './describe.ts';
 export type { UpDocument } from './describe.ts';
 export { upCommand } from './command.ts';
 export type { UpCommandOptions } from './command.ts';
-export { flowVerdicts, verdictChanges, watchFile, formatEdit } from './live.ts';
+export { flowVerdicts, verdictChanges, watchFiles, formatEdit } from './live.ts';
 export type { UpEdit, VerdictChange } from './live.ts';
 export { execAsWorker, summarizeFlows } from './exec.ts';
 export type { ExecOptions, ExecOutcome } from './exec.ts';

@@ -1,6 +1,6 @@
-import { watch } from 'node:fs';
+import { watch, type FSWatcher } from 'node:fs';
 import path from 'node:path';
-import { describeFlowVerdict, evaluateFlow } from '../network/index.ts';
+import { describeFlowVerdict, serviceFlows } from '../network/index.ts';
 import type { TopologyUpdate } from '../runtime/index.ts';
 import type { Topology } from '../topology/index.ts';
 
@@ -27,20 +27,12 @@ export interface UpEdit extends TopologyUpdate {
  * flowVerdicts(topology).get('claude-worker -> monitoring-mcp:8000'); // { verdict: 'drop', reason: '...' }
  */
 export function flowVerdicts(topology: Topology): Map<string, { verdict: string; reason: string }> {
-  const verdicts = new Map<string, { verdict: string; reason: string }>();
-  for (const from of topology.nodes) {
-    for (const to of topology.nodes) {
-      if (to === from || !to.service) continue;
-      const verdict = evaluateFlow({
-        from: { identity: from.identity, firewall: from.firewall },
-        to: { identity: to.identity, firewall: to.firewall },
-        port: to.service.port,
-        proto: 'tcp',
-      });
-      verdicts.set(`${from.name} -> ${to.name}:${to.service.port}`, { verdict: verdict.verdict, reason: describeFlowVerdict(verdict) });
-    }
-  }
-  return verdicts;
+  return new Map(
+    serviceFlows(topology.nodes).map(({ from, to, port, verdict }) => [
+      `${from.name} -> ${to.name}:${port}`,
+      { verdict: verdict.verdict, reason: describeFlowVerdict(verdict) },
+    ]),
+  );
 }
 
 /**
@@ -60,29 +52,50 @@ export function verdictChanges(before: Topology, after: Topology): VerdictChange
 }
 
 /**
- * Calls `onChange` once per settled change of `file` (editors write, rename and write again:
- * changes within `settleMs` count once; a change arriving while one is handled waits for it).
+ * Calls `onChange` once per settled change of any of `files()` (editors write, rename and write
+ * again: changes within `settleMs` count once; a change arriving while one is handled waits for
+ * it). `files` is asked again after each change, so a new `extends` is watched from then on.
  * Returns the function that stops watching.
  *
  * @example
- * const stop = watchFile('scenarios/incidents/x/0-as-reported.yaml', () => up.reload());
+ * const stop = watchFiles(() => up.scenario.sources, (file) => up.reload());
  */
-export function watchFile(file: string, onChange: () => Promise<void>, settleMs = 150): () => void {
-  const name = path.basename(file);
+export function watchFiles(files: () => readonly string[], onChange: (file: string) => Promise<void>, settleMs = 150): () => void {
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> = Promise.resolve();
-  // The folder, not the file: an editor that saves by renaming replaces the file the watch was on.
-  const watcher = watch(path.dirname(file), (_event, changed) => {
-    if (changed !== null && changed !== name) return;
-    clearTimeout(timer);
-    timer = setTimeout(() => {
-      running = running.then(onChange, onChange);
-    }, settleMs);
-  });
-  watcher.on('error', () => {});
+  const watchers = new Map<string, FSWatcher>();
+  const sync = () => {
+    const wanted = new Map<string, Set<string>>();
+    for (const file of files()) {
+      const names = wanted.get(path.dirname(file)) ?? new Set<string>();
+      wanted.set(path.dirname(file), names.add(path.basename(file)));
+    }
+    for (const [dir, watcher] of watchers) {
+      if (!wanted.has(dir)) {
+        watcher.close();
+        watchers.delete(dir);
+      }
+    }
+    for (const [dir, names] of wanted) {
+      watchers.get(dir)?.close();
+      // The folder, not the file: an editor that saves by renaming replaces the file the watch was on.
+      const watcher = watch(dir, (_event, changed) => {
+        if (changed === null || !names.has(changed)) return;
+        clearTimeout(timer);
+        const file = path.join(dir, changed);
+        timer = setTimeout(() => {
+          running = running.then(() => onChange(file)).catch(() => {}).then(sync);
+        }, settleMs);
+      });
+      watcher.on('error', () => {});
+      watchers.set(dir, watcher);
+    }
+  };
+  sync();
   return () => {
     clearTimeout(timer);
-    watcher.close();
+    for (const watcher of watchers.values()) watcher.close();
+    watchers.clear();
   };
 }
 

@@ -27,18 +27,18 @@ export interface StartedUp extends AsyncDisposable {
   readonly running: StartedTopology;
   readonly launch: WorkerLaunch;
   readonly files: WorkerFiles;
-  /** The file whose saved edits `harness up` applies (the target, also when user material patches it). */
+  /** The target file (also when user material patches it); `scenario.sources` are the files whose edits `harness up` applies. */
   readonly source: string;
   /** Which parts came from the user's material and which from the target (empty without any). */
   readonly provenance: Provenance[];
   /** The environment a command run as the worker gets (on top of the caller's): env, tokens, proxies, file paths. */
   readonly workerEnv: Record<string, string>;
   /**
-   * Reads the scenario file again and applies what changed to the running topology (see
+   * Reads the scenario file (and what it extends) again and applies what changed to the running topology (see
    * StartedTopology.update); rewrites the worker's files when its config changed. A file that no
    * longer loads throws its TopologyError and leaves everything running as it was.
    */
-  reload(): Promise<UpEdit>;
+  reload(changed?: string): Promise<UpEdit>;
   close(): Promise<void>;
 }
 
@@ -87,7 +87,7 @@ export async function startUp(target: string, options: StartUpOptions): Promise<
     let workerEnv = workerEnvironment(launch, files);
     await writeFile(files.envSh, `${exportLines(workerEnv).join('\n')}\n`, { mode: 0o600 });
     let current = scenario;
-    const reload = async (): Promise<UpEdit> => {
+    const reload = async (changed?: string): Promise<UpEdit> => {
       const members = await loadScenarioFile(current.file, { root: options.root });
       // A matrix member is reloaded as the same member; a plain file has one scenario.
       const loaded = members.length > 1 ? members.find((member) => member.id === current.id) : members[0];
@@ -103,7 +103,7 @@ export async function startUp(target: string, options: StartUpOptions): Promise<
         workerEnv = workerEnvironment(launch, files);
         await writeFile(files.envSh, `${exportLines(workerEnv).join('\n')}\n`, { mode: 0o600 });
       }
-      return { file: current.file, changes, ...update };
+      return { file: changed ?? current.file, changes, ...update };
     };
     let closing: Promise<void> | undefined;
     const close = () => {
@@ -111,8 +111,9 @@ export async function startUp(target: string, options: StartUpOptions): Promise<
         try {
           await running.close();
         } finally {
-          process.off('exit', removeOnExit);
+          // In this order: an exit while rm runs (the containers runtime's on SIGINT) still removes the dir.
           await rm(dir, { recursive: true, force: true });
+          process.off('exit', removeOnExit);
         }
       })();
       return closing;

@@ -1,9 +1,9 @@
 // The public API for outside clients, in containers: the same launch as in-process (env with the
 // minted tokens, .mcp.json, settings.json), egress URLs that name the shim, and a clear error for a
-// client this runtime cannot run as the worker yet.
+// client that cannot run in the worker's container.
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { claudeCodeClient } from '../../harness/client/index.ts';
+import type { WorkerClient } from '../../harness/client/index.ts';
 import { containersRuntime } from '../../harness/runtime/index.ts';
 import { loadScenarioFile, type Scenario } from '../../harness/topology/index.ts';
 import { containersUnavailable } from './docker-available.ts';
@@ -13,7 +13,7 @@ const skip = containersUnavailable();
 if (skip) console.warn(`test/containers/outside-client.test.ts skipped: ${skip}`);
 
 describe.skipIf(skip !== undefined)('a started topology in containers, for outside clients', () => {
-  it('gives the worker launch and every node, and refuses claude-code as the worker with ERR_RUNTIME_CLIENT', async () => {
+  it('gives the worker launch and every node, and refuses a client that cannot run in a container with ERR_RUNTIME_CLIENT', async () => {
     const [scenario] = (await loadScenarioFile(path.join(root, 'incidents/2025-10-01-prometheus-mcp/5-real-fix-valid-token.yaml'), { root })) as [Scenario];
     await using running = await containersRuntime.start(scenario.topology);
     const nodes = running.nodes();
@@ -31,7 +31,9 @@ describe.skipIf(skip !== undefined)('a started topology in containers, for outsi
     expect(launch.mcpJson.mcpServers.prometheus?.headers).toEqual({ Authorization: 'Bearer ${PROMETHEUS_TOKEN:-orchestration-agent}' });
     expect(launch.settingsJson?.permissions.allow).toContain('mcp__prometheus');
 
-    const refused = await running.runWorker(claudeCodeClient()).catch((error: unknown) => error);
+    // A client with no way into a box (claude-code has one: test/containers/claude-code.test.ts).
+    const hostOnly: WorkerClient = { name: 'claude-code', run: () => Promise.reject(new Error('not here')) };
+    const refused = await running.runWorker(hostOnly).catch((error: unknown) => error);
     expect((refused as { code?: string }).code).toBe('ERR_RUNTIME_CLIENT');
   }, 180_000);
 });

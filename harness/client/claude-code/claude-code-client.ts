@@ -1,9 +1,11 @@
 import { ClientError } from '../errors.ts';
+import { mcpTimeoutMs } from '../mcp-timeout.ts';
+import type { WorkerBox } from '../worker-box.ts';
 import type { WorkerClient, WorkerLaunch } from '../worker-client.ts';
 import type { WorkerReport } from '../worker-report.ts';
 import { resolveClaudeBinary } from './claude-binary.ts';
-import { mcpTimeoutMs } from '../mcp-timeout.ts';
-import { canIsolateNetwork, runClaudeUntilInit } from './claude-process.ts';
+import { runClaudeInBox } from './claude-box.ts';
+import { canIsolateNetwork, runClaudeUntilInit, type ClaudeRun } from './claude-process.ts';
 import { claudeReport } from './claude-report.ts';
 
 export interface ClaudeCodeClientOptions {
@@ -14,6 +16,8 @@ export interface ClaudeCodeClientOptions {
    * bridge. Default: where this process can (root, `unshare`, `ip`), unless HARNESS_CLAUDE_NETNS=0.
    */
   isolate?: boolean;
+  /** The image it runs from in a box (the containers runtime); default HARNESS_CLAUDE_IMAGE, then mcp-topology-harness/claude-code:local. */
+  image?: string | undefined;
 }
 
 /** Claude Code's own credentials: never given to the worker (the run is keyless; no request may reach a model). */
@@ -24,7 +28,8 @@ const CREDENTIALS = ['ANTHROPIC_API_KEY', 'ANTHROPIC_AUTH_TOKEN', 'CLAUDE_CODE_O
  * --mcp-config F --strict-mcp-config` with a fresh HOME, no API key, telemetry and non-essential
  * traffic off, `MCP_TIMEOUT` from the worker's env (default 30000) and all its traffic through
  * the worker's egress (HTTP_PROXY / HTTPS_PROXY). Reads the init line, stops it, and reports as
- * the simulated worker does.
+ * the simulated worker does. On this machine (`run`), or inside the worker's container (`runInBox`,
+ * the containers runtime): the same process handling and the same report, only where it runs differs.
  *
  * @example
  * const report = await running.runWorker(claudeCodeClient({ bin: '/opt/claude/bin/claude' }));
@@ -34,29 +39,52 @@ export function claudeCodeClient(options: ClaudeCodeClientOptions = {}): WorkerC
     name: 'claude-code',
     async run(launch: WorkerLaunch): Promise<WorkerReport> {
       const binary = await resolveClaudeBinary({ bin: options.bin });
-      const mcpTimeout = mcpTimeoutMs(launch.env);
-      if (typeof mcpTimeout !== 'number') throw new ClientError('ERR_CLIENT_ARGUMENT', `the worker's ${mcpTimeout.error}`);
+      const mcpTimeout = claudeMcpTimeout(launch);
       const run = await runClaudeUntilInit({
         binary: binary.path,
         mcpJson: launch.mcpJson,
         settingsJson: launch.settingsJson,
-        env: claudeEnv(launch, mcpTimeout),
+        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...claudeEnv(launch, mcpTimeout) },
         mcpTimeoutMs: mcpTimeout,
         isolate: isolateFor(launch, options),
       });
-      const report = claudeReport({
-        servers: launch.servers,
-        env: launch.env,
-        init: run.init,
-        mcpLogs: run.mcpLogs,
+      return reportOf(launch, run, mcpTimeout, binary.version);
+    },
+    async runInBox(launch: WorkerLaunch, box: WorkerBox): Promise<WorkerReport> {
+      const mcpTimeout = claudeMcpTimeout(launch);
+      const { run, version } = await runClaudeInBox(box, {
+        mcpJson: launch.mcpJson,
+        settingsJson: launch.settingsJson,
+        env: claudeEnv(launch, mcpTimeout),
         mcpTimeoutMs: mcpTimeout,
-        elapsedMs: run.elapsedMs,
-        settings: launch.settings,
+        bin: options.bin,
+        image: options.image,
       });
-      report.client = { name: 'claude-code', version: report.client?.version ?? binary.version, isolated: run.isolated };
-      return report;
+      // The container is a network namespace of its own whose one way out is the worker's egress.
+      return reportOf(launch, { ...run, isolated: true }, mcpTimeout, version);
     },
   };
+}
+
+function claudeMcpTimeout(launch: WorkerLaunch): number {
+  const mcpTimeout = mcpTimeoutMs(launch.env);
+  if (typeof mcpTimeout !== 'number') throw new ClientError('ERR_CLIENT_ARGUMENT', `the worker's ${mcpTimeout.error}`);
+  return mcpTimeout;
+}
+
+function reportOf(launch: WorkerLaunch, run: ClaudeRun, mcpTimeout: number, version: string | undefined): WorkerReport {
+  const report = claudeReport({
+    servers: launch.servers,
+    env: launch.env,
+    init: run.init,
+    mcpLogs: run.mcpLogs,
+    mcpTimeoutMs: mcpTimeout,
+    elapsedMs: run.elapsedMs,
+    settings: launch.settings,
+  });
+  const said = report.client?.version ?? version;
+  report.client = { name: 'claude-code', ...(said ? { version: said } : {}), isolated: run.isolated };
+  return report;
 }
 
 function isolateFor(launch: WorkerLaunch, options: ClaudeCodeClientOptions): { egress: { host: string; port: number } } | undefined {
@@ -68,9 +96,12 @@ function isolateFor(launch: WorkerLaunch, options: ClaudeCodeClientOptions): { e
   return { egress: { host: url.hostname.replace(/^\[|\]$/g, ''), port: Number(url.port) } };
 }
 
-/** Only what the worker has, plus what keeps the run keyless, quiet and behind its egress. */
+/**
+ * Only what the worker has, plus what keeps the run keyless, quiet and behind its egress. PATH is
+ * the launcher's: this machine's, or the container's.
+ */
 function claudeEnv(launch: WorkerLaunch, mcpTimeoutMs: number): Record<string, string> {
-  const env: Record<string, string> = { PATH: process.env.PATH ?? '/usr/bin:/bin' };
+  const env: Record<string, string> = {};
   for (const [name, value] of Object.entries(launch.env)) if (!CREDENTIALS.includes(name)) env[name] = value;
   return {
     ...env,

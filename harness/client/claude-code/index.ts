@@ -6,3 +6,5 @@ export { runClaudeUntilInit, canIsolateNetwork } from './claude-process.ts';
 export type { ClaudeInitLine, ClaudeMcpLogLine, ClaudeRun, ClaudeRunInput } from './claude-process.ts';
 export { claudeReport, claudeServerKey } from './claude-report.ts';
 export type { ClaudeReportInput } from './claude-report.ts';
+export { runClaudeInBox, DEFAULT_CLAUDE_IMAGE } from './claude-box.ts';
+export type { ClaudeBoxInput } from './claude-box.ts';

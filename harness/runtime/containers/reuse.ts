@@ -39,12 +39,21 @@ export function reusingContainersRuntime(options: ContainersStartOptions & { cap
   let closed = false;
   /** Starts under way (not in `all` yet): they count against the capacity too. */
   let starting = 0;
+  /** Starts waiting for a topology to come back or go (the runtime is at capacity). */
+  const waiting: (() => void)[] = [];
+  const wake = () => {
+    for (const resume of waiting.splice(0)) resume();
+  };
 
   const discard = async (running: StartedContainersTopology) => {
     all.delete(running);
     const index = idle.indexOf(running);
     if (index >= 0) idle.splice(index, 1);
-    await running.close();
+    try {
+      await running.close();
+    } finally {
+      wake();
+    }
   };
 
   /** The idle topology `topology` can run on with the fewest services restarted. */
@@ -75,7 +84,10 @@ export function reusingContainersRuntime(options: ContainersStartOptions & { cap
       released ??= (async () => {
         for (const unsubscribe of unsubscribes) unsubscribe();
         if (failed || closed) await discard(running);
-        else idle.push(running);
+        else {
+          idle.push(running);
+          wake();
+        }
       })();
       return released;
     };
@@ -85,6 +97,7 @@ export function reusingContainersRuntime(options: ContainersStartOptions & { cap
       },
       runId: running.runId,
       shimName: running.shimName,
+      workerBox: running.workerBox,
       containerName: (node) => running.containerName(node),
       nodes: () => running.nodes(),
       worker: () => watch(running.worker()),
@@ -108,21 +121,28 @@ export function reusingContainersRuntime(options: ContainersStartOptions & { cap
 
   const start = async (topology: Topology): Promise<StartedContainersTopology> => {
     if (closed) throw new RuntimeError('ERR_RUNTIME_START', 'this reusing runtime is closed');
-    for (let candidate = pick(topology); candidate; candidate = pick(topology)) {
-      idle.splice(idle.indexOf(candidate), 1);
-      try {
-        const changed = await candidate.resetFor(topology);
-        stats.reused++;
-        stats.restartedServices += changed.restarted.length;
-        return lease(candidate);
-      } catch (error) {
-        await discard(candidate).catch(() => {});
-        // Not reusable after all (say, the worker's tokens now need a published port): start anew.
-        if (!(isHarnessError(error) && error.code === 'ERR_RUNTIME_UPDATE')) throw error;
+    for (;;) {
+      const candidate = pick(topology);
+      if (candidate) {
+        idle.splice(idle.indexOf(candidate), 1);
+        try {
+          const changed = await candidate.resetFor(topology);
+          stats.reused++;
+          stats.restartedServices += changed.restarted.length;
+          return lease(candidate);
+        } catch (error) {
+          await discard(candidate).catch(() => {});
+          // Not reusable after all (say, the worker's tokens now need a published port): start anew.
+          if (!(isHarnessError(error) && error.code === 'ERR_RUNTIME_UPDATE')) throw error;
+          continue;
+        }
       }
+      if (all.size + starting < capacity) break;
+      // At capacity: an idle topology this scenario cannot use makes room; else wait for one to come back.
+      if (idle.length > 0) await discard(idle[0]!);
+      else await new Promise<void>((resume) => waiting.push(resume));
+      if (closed) throw new RuntimeError('ERR_RUNTIME_START', 'this reusing runtime is closed');
     }
-    // Room for a new one: an idle topology this scenario cannot use goes first.
-    while (all.size + starting >= capacity && idle.length > 0) await discard(idle[0]!);
     starting++;
     let running: StartedContainersTopology;
     try {
@@ -141,6 +161,7 @@ export function reusingContainersRuntime(options: ContainersStartOptions & { cap
 
   const close = async () => {
     closed = true;
+    wake();
     await Promise.allSettled([...all].map((running) => discard(running)));
   };
 

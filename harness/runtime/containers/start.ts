@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Wait, type ContainerRuntimeClient, type StartedTestContainer } from 'testcontainers';
-import type { LogEntry } from '../../../common/index.ts';
-import { WorkerReportSchema, workerLaunch, type WorkerClient, type WorkerLaunch, type WorkerReport } from '../../client/index.ts';
+import { isHarnessError, type LogEntry } from '../../../common/index.ts';
+import { WorkerReportSchema, workerLaunch, type WorkerBox, type WorkerClient, type WorkerLaunch, type WorkerReport } from '../../client/index.ts';
 import { SHIM_UPDATE_FILE, type NetworkEvent, type ShimUpdate } from '../../network/index.ts';
 import type { Topology, TopologyNode } from '../../topology/index.ts';
 import { RuntimeError } from '../errors.ts';
@@ -12,6 +12,7 @@ import { dockerClient, HarnessContainer, HttpAnswerWait, reaperLabels, removeLab
 import { LineCollector } from './lines.ts';
 import { containersConcurrency, DEFAULT_IMAGE, NODE_LABEL, planTopology, RUN_LABEL, type NodeContainerPlan, type TopologyPlan } from './plan.ts';
 import { interruptedBy, SESSION_ID, trackRun, whilePending } from './signals.ts';
+import { workerBox } from './worker-container.ts';
 
 /** How long a container may take to say it is ready (node loading its modules on a busy 2-core machine). */
 const STARTUP_TIMEOUT_MS = 60_000;
@@ -71,6 +72,8 @@ export interface StartedContainersTopology extends StartedTopology {
    * Throws ERR_RUNTIME_UPDATE (and changes nothing) when `next` cannot run on these containers.
    */
   resetFor(next: Topology): Promise<TopologyUpdate>;
+  /** The worker node's box: each command a fresh container on the worker's network (what other clients than the simulated one and `harness up --exec` use). */
+  readonly workerBox: WorkerBox;
 }
 
 /**
@@ -267,12 +270,14 @@ export async function startContainersTopology(topology: Topology, options: Conta
     return service.log.json.slice(service.logFrom).filter((line): line is LogEntry => typeof line.event === 'string' && typeof line.time === 'string');
   };
   const flows = (): NetworkEvent[] => shim.json.slice(flowFrom).filter((line) => line.event === 'flow').map((line) => line.flow as NetworkEvent);
+  const box = workerBox(docker, plan, image);
   return {
     get topology() {
       return current;
     },
     runId,
     shimName: plan.shimName,
+    workerBox: box,
     containerName(node: string) {
       const service = services.get(node);
       if (!service) throw new RuntimeError('ERR_RUNTIME_UNKNOWN', `no service node named ${node} (nodes: ${[...services.keys()].join(', ')})`);
@@ -291,19 +296,19 @@ export async function startContainersTopology(topology: Topology, options: Conta
       }),
     worker: () => launchWorker(current, plan, ports),
     async runWorker(client?: WorkerClient) {
-      if (client && client.name !== 'simulated') {
-        throw new RuntimeError('ERR_RUNTIME_CLIENT', `the containers runtime runs only the simulated worker in the worker's container; run ${client.name} with --runtime inprocess`);
+      if (client && client.name !== 'simulated' && !client.runInBox) {
+        throw new RuntimeError('ERR_RUNTIME_CLIENT', `${client.name} cannot run in the worker's container; run it with --runtime inprocess`);
       }
       return serially(async () => {
         try {
-          const report = await whilePending(runWorker());
+          const report = await whilePending(client && client.name !== 'simulated' ? client.runInBox!(await launchWorker(current, plan, ports), box) : runWorker());
           // Every decision the shim printed before this mark is in: the report is diagnosed against all of them.
           const n = ++marks;
           await docker.container.dockerode.getContainer(plan.shimName).kill({ signal: 'SIGUSR2' });
           await shim.waitFor((line) => line.event === 'mark' && line.n === n, MARK_TIMEOUT_MS, "the network shim's mark");
           return report;
         } catch (error) {
-          if (error instanceof RuntimeError) throw error;
+          if (isHarnessError(error)) throw error;
           throw new RuntimeError('ERR_RUNTIME_WORKER', `the worker's run in containers failed: ${(error as Error).message}`, { cause: error });
         }
       });
