@@ -29,7 +29,6 @@ try {
   }
   const shim = await startShim(config);
   shim.network.onEvent((flow) => print({ service: 'network-shim', event: 'flow', flow }));
-  print({ service: 'network-shim', event: 'listening', egress: shim.egress });
   let marks = 0;
   process.on('SIGUSR2', () => print({ service: 'network-shim', event: 'mark', n: ++marks }));
   const updateFile = process.env.NETWORK_SHIM_UPDATE_FILE || SHIM_UPDATE_FILE;
@@ -49,6 +48,8 @@ try {
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+  // Only now: a signal sent as soon as this line is read must find its handler (SIGHUP's default ends the process).
+  print({ service: 'network-shim', event: 'listening', egress: shim.egress });
 } catch (error) {
   const message = isHarnessError(error) ? `${error.code}: ${error.message}` : error instanceof Error ? error.message : String(error);
   process.stderr.write(`network-shim: ${message}\n`);

@@ -222,7 +222,7 @@ describe('harness/network/main.ts', () => {
       await rm(dir, { recursive: true, force: true });
     }
     expect(await exited).toBe(0);
-  });
+  }, 60_000);
 
   it('exits 2 with the coded reason when its config is bad', async () => {
     const child = spawn(node, [main], { env: { ...process.env, NETWORK_SHIM_CONFIG: '{"nodes":[],"proxyPort":0}' }, stdio: ['ignore', 'pipe', 'pipe'] });

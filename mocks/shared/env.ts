@@ -48,24 +48,27 @@ export async function runMain(name: string, start: (log: LogSink) => Promise<{ u
     process.stderr.write(`${name}: ${error instanceof Error ? error.message : String(error)}\n`);
     process.exit(1);
   };
-  try {
-    let service = await up();
-    let queue: Promise<void> = Promise.resolve();
-    const stop = () => {
-      void queue.then(() => service.close()).then(() => process.exit(0));
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-    process.on('SIGHUP', () => {
-      queue = queue.then(async () => {
+  // The handlers go in before the first start: a signal sent as soon as `listening` is read must find
+  // them (SIGHUP's default would end the process).
+  let service: { url: string; close(): Promise<void> } | undefined;
+  let queue: Promise<void> = up().then((started) => {
+    service = started;
+  }, fail);
+  const stop = () => {
+    void queue.then(() => service?.close()).then(() => process.exit(0));
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  process.on('SIGHUP', () => {
+    queue = queue
+      .then(async () => {
         resets++;
         // Every line after this one is the new instance's (the old one's sink is silent from now on).
         process.stdout.write(`${JSON.stringify({ service: name, event: 'reset', resets })}\n`);
-        await service.close();
+        await service?.close();
         service = await up();
-      }).catch(fail);
-    });
-  } catch (error) {
-    fail(error);
-  }
+      })
+      .catch(fail);
+  });
+  await queue;
 }
