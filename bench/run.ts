@@ -213,8 +213,8 @@ if (wanted('containers-run')) {
     }
     runs[reuse ? 'reuse' : 'noReuse'] = figures;
     const name = reuse ? 'reuse (default)' : '--no-reuse';
-    if ('skipped' in figures) t.push([name, `skipped: ${figures.skipped}`, '', '', '', '', '', '', '']);
-    else if (typeof figures.failed === 'string') t.push([name, `failed: ${figures.failed}`, '', '', '', '', '', '', '']);
+    if ('skipped' in figures && typeof figures.skipped === 'string') t.push([name, `skipped: ${figures.skipped}`, '', '', '', '', '', '', '']);
+    else if ('failed' in figures && typeof figures.failed === 'string') t.push([name, `failed: ${figures.failed}`, '', '', '', '', '', '', '']);
     else {
       const f = figures as unknown as Exclude<ContainersRunFigures, { skipped: string }>;
       t.push([
