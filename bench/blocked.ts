@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { VirtualClock } from '../common/index.ts';
 import { compare, diagnose } from '../harness/runner/index.ts';
 import { inProcessRuntime } from '../harness/runtime/index.ts';
 import { loadScenarioFile } from '../harness/topology/index.ts';
@@ -11,13 +12,18 @@ export interface BlockedArgs {
   /** Scenario bounds (timeout_ms) to try. */
   timeoutsMs: number[];
   repeats: number;
+  /** `virtual`: each repeat on its own VirtualClock (the in-process default of `harness run`); default real time. */
+  time?: 'virtual' | 'real';
 }
 
 export interface BlockedRow {
   flow: 'worker -> monitoring-mcp dropped' | 'monitoring-mcp -> auth-server (JWKS) dropped';
   timeoutMs: number;
-  /** Median time from the worker's connect to prometheus's `failed`. */
+  /** Median time from the worker's connect to prometheus's `failed`, on the run's clock (virtual or real). */
   failedAfterMs: number;
+  /** Median wall time of the worker's run. */
+  wallMs: number;
+  time: 'virtual' | 'real';
   /** failedAfterMs - timeoutMs: what the harness adds to the configured wait. */
   overMs: number;
   reason: string;
@@ -39,11 +45,11 @@ export async function measureBlockedFlow(args: BlockedArgs): Promise<{ rows: Blo
     const rows: BlockedRow[] = [];
     for (const timeoutMs of args.timeoutsMs) {
       const dropped = await writeWithTimeout(temp, path.join(INCIDENT, '0-as-reported.yaml'), timeoutMs);
-      rows.push({ flow: 'worker -> monitoring-mcp dropped', timeoutMs, ...(await timeToFailed(dropped, timeoutMs, args.repeats)) });
+      rows.push({ flow: 'worker -> monitoring-mcp dropped', timeoutMs, ...(await timeToFailed(dropped, timeoutMs, args)) });
       const jwks = await writeWithTimeout(temp, path.join(INCIDENT, '6-jwks-blocked.yaml'), timeoutMs, {
         prometheus: { status: 'failed', reason: 'auth.invalid_token', hop: 'monitoring-mcp -> auth-server' },
       });
-      rows.push({ flow: 'monitoring-mcp -> auth-server (JWKS) dropped', timeoutMs, ...(await timeToFailed(jwks, timeoutMs, args.repeats)) });
+      rows.push({ flow: 'monitoring-mcp -> auth-server (JWKS) dropped', timeoutMs, ...(await timeToFailed(jwks, timeoutMs, args)) });
     }
     return { rows };
   } finally {
@@ -51,15 +57,19 @@ export async function measureBlockedFlow(args: BlockedArgs): Promise<{ rows: Blo
   }
 }
 
-async function timeToFailed(file: string, timeoutMs: number, repeats: number) {
+async function timeToFailed(file: string, timeoutMs: number, { repeats, time = 'real' }: BlockedArgs) {
   const [scenario] = await loadScenarioFile(file);
   if (!scenario) throw new Error(`${file} defines no scenario`);
   const times: number[] = [];
+  const walls: number[] = [];
   let ok = true;
   let reason = '';
   for (let i = 0; i < repeats; i++) {
-    await using running = await inProcessRuntime.start(scenario.topology);
+    using clock = time === 'virtual' ? new VirtualClock() : undefined;
+    await using running = await inProcessRuntime.start(scenario.topology, clock ? { clock } : {});
+    const started = performance.now();
     const report = await running.runWorker();
+    walls.push(performance.now() - started);
     const outcomes = compare(
       diagnose({ topology: scenario.topology, report, events: running.networkEvents(), serviceLog: (node) => running.serviceLog(node) }),
       scenario.expect,
@@ -70,5 +80,5 @@ async function timeToFailed(file: string, timeoutMs: number, repeats: number) {
     times.push(prometheus?.elapsedMs ?? Number.NaN);
   }
   const failedAfterMs = median(times);
-  return { failedAfterMs: round(failedAfterMs), overMs: round(failedAfterMs - timeoutMs), reason, ok };
+  return { failedAfterMs: round(failedAfterMs), overMs: round(failedAfterMs - timeoutMs), wallMs: round(median(walls)), time, reason, ok };
 }

@@ -1,18 +1,24 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { runScenarios } from '../harness/runner/index.ts';
+import { runScenarios, withBounds, type BoundOverrides } from '../harness/runner/index.ts';
 import { resolveScenarioArgs } from '../harness/topology/index.ts';
 import { SCENARIOS_DIR, writeGeneratedScenarios, writeServersTopology } from './generate.ts';
 import { round } from './measure.ts';
 
-export type ScenarioRunArgs =
+export type ScenarioRunArgs = (
   /** A folder of the repository's scenarios, e.g. `incidents` (relative to scenarios/), or `.` for all. */
   | { kind: 'folder'; folder: string }
   /** `count` files generated from the matrix family (see writeGeneratedScenarios). */
   | { kind: 'generated'; count: number }
   /** One scenario: one worker, `servers` strict MCP servers (see writeServersTopology). */
-  | { kind: 'servers'; servers: number; timeoutMs: number };
+  | { kind: 'servers'; servers: number; timeoutMs: number }
+) & {
+  /** Bounds over the files' (as `harness run --timeout-ms ...`). */
+  bounds?: BoundOverrides;
+  /** `real`: wait bounds out in real time (`--real-time`); default each scenario's virtual clock. */
+  time?: 'virtual' | 'real';
+};
 
 export interface ScenarioRunFigures {
   scenarios: number;
@@ -27,6 +33,12 @@ export interface ScenarioRunFigures {
   runMs: number;
   wallMs: number;
   scenariosPerSecond: number;
+  /**
+   * The inherent wait: the bounds the scenarios had to wait out (each one's virtual clock's jumps;
+   * in real time the same bounds, from a virtual run of the same set). `sum` over the scenarios,
+   * `longest` the one scenario's: the least a run that waited in real time could take.
+   */
+  waited: { sumMs: number; longestMs: number };
 }
 
 /**
@@ -46,10 +58,11 @@ export async function measureScenarioRun(args: ScenarioRunArgs): Promise<Scenari
       root = temp!;
     }
     const started = performance.now();
-    const scenarios = await resolveScenarioArgs([target], { root });
+    const scenarios = (await resolveScenarioArgs([target], { root })).map((scenario) => withBounds(scenario, args.bounds ?? {}));
     const loaded = performance.now();
-    const results = await runScenarios(scenarios);
+    const results = await runScenarios(scenarios, args.time ? { time: args.time } : {});
     const ended = performance.now();
+    const waits = results.map((result) => result.waitedMs ?? 0);
     const failed = results.filter((result) => !result.ok);
     return {
       scenarios: results.length,
@@ -60,6 +73,7 @@ export async function measureScenarioRun(args: ScenarioRunArgs): Promise<Scenari
       runMs: round(ended - loaded),
       wallMs: round(ended - started),
       scenariosPerSecond: round(results.length / ((ended - started) / 1000), 2),
+      waited: { sumMs: round(waits.reduce((sum, wait) => sum + wait, 0)), longestMs: round(Math.max(0, ...waits)) },
     };
   } finally {
     if (temp) await rm(temp, { recursive: true, force: true });

@@ -4,7 +4,68 @@ export interface Clock {
   now(): number;
 }
 
-export const systemClock: Clock = { now: () => Date.now() };
+/** A timer handle of a `Timers`; opaque to callers. */
+export type TimerHandle = { readonly __timer: true } | NodeJS.Timeout;
+
+/**
+ * Timers on a clock's time: the real ones (`systemClock`), or a scenario's virtual clock, whose
+ * timers fire only when nothing real is pending (virtual-clock.ts).
+ */
+export interface Timers {
+  setTimeout(callback: () => void, ms: number): TimerHandle;
+  clearTimeout(handle: TimerHandle | undefined): void;
+}
+
+export type TimerClock = Clock & Timers;
+
+export const systemClock: TimerClock = {
+  now: () => Date.now(),
+  setTimeout: (callback, ms) => setTimeout(callback, ms),
+  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout | undefined),
+};
+
+/** The clock's own timers when it has them, else the real ones (a ManualClock only reads time). */
+export function timersOf(clock: Clock): Timers {
+  const maybe = clock as Partial<Timers>;
+  return typeof maybe.setTimeout === 'function' && typeof maybe.clearTimeout === 'function' ? (clock as TimerClock) : systemClock;
+}
+
+/**
+ * An AbortSignal that aborts with a `TimeoutError` after `ms` on `clock`'s timers: what
+ * `AbortSignal.timeout(ms)` is on real time.
+ *
+ * @example
+ * await fetch(url, { signal: timeoutSignal(clock, 30_000) });
+ */
+export function timeoutSignal(clock: Clock, ms: number): AbortSignal {
+  const timers = timersOf(clock);
+  if (timers === systemClock) return AbortSignal.timeout(ms);
+  const controller = new AbortController();
+  timers.setTimeout(() => controller.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError')), ms);
+  return controller.signal;
+}
+
+/**
+ * Resolves after `ms` on `clock`'s timers; rejects with the signal's reason when it aborts first.
+ *
+ * @example
+ * await sleep(clock, 1_500, signal);
+ */
+export function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<void> {
+  const timers = timersOf(clock);
+  return new Promise<void>((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const onAbort = () => {
+      timers.clearTimeout(handle);
+      reject(signal!.reason);
+    };
+    const handle = timers.setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
 
 /**
  * A clock that moves only when told to.

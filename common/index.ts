@@ -3,7 +3,7 @@
  *
  * The one folder both sides import, importing neither: `mocks/` (each service, with this folder,
  * can be lifted out on its own) and `harness/` meet here, never in each other. What is here:
- * the coded error base (`HarnessError`), the injected `Clock`, the `Fetch` through a node's
+ * the coded error base (`HarnessError`), the injected `Clock` (and a scenario's `VirtualClock`), the `Fetch` through a node's
  * network shim, the structured service log (`LogEntry`, the "server log" the diagnosis reads),
  * `listen` / `Started` for running things, and the SDK's lazy JSON Schema validator.
  * `test/layering.test.ts` checks the import rule.
@@ -12,8 +12,10 @@
  * import { HarnessError, ManualClock, listen } from '../../common/index.ts';
  */
 export { HarnessError, isHarnessError } from './errors.ts';
-export { systemClock, ManualClock } from './clock.ts';
-export type { Clock } from './clock.ts';
+export { systemClock, ManualClock, timersOf, timeoutSignal, sleep } from './clock.ts';
+export type { Clock, Timers, TimerClock, TimerHandle } from './clock.ts';
+export { STALL_GRACE_MS, VirtualClock, isVirtualClock } from './virtual-clock.ts';
+export type { ActivitySource, ActivityToken } from './virtual-clock.ts';
 export { listen, disposable } from './started.ts';
 export type { Started, ListenOptions, Listening } from './started.ts';
 export { ServiceLog, jsonLinesSink } from './log.ts';

@@ -10,7 +10,7 @@ import { ClientNameSchema, type ClientName } from './client/index.ts';
 import { isHarnessError } from '../common/index.ts';
 import { runFirewallCheck } from './network/index.ts';
 import { formatExplanation, formatScenarioTable, toJUnitXml, toJsonReport, toMermaid } from './report/index.ts';
-import { runScenario, runScenarios, summarize, type ScenarioResult } from './runner/index.ts';
+import { runScenario, runScenarios, summarize, withBounds, type BoundOverrides, type ScenarioResult } from './runner/index.ts';
 import { containersConcurrency, containersRuntime, inProcessRuntime, reusingContainersRuntime, type Runtime } from './runtime/index.ts';
 import { loadScenarioFile, requiredRuntime, resolveScenarioArgs, scenarioId, type RequiredRuntime, type Scenario } from './topology/index.ts';
 import { checkUserFiles, formatNewIncident, formatProvenance, newIncident, type UserFlags } from './incident/index.ts';
@@ -75,8 +75,11 @@ function progress(enabled: boolean) {
   };
 }
 
-async function run(targets: string[], options: ClientFlags & { json?: boolean; junit?: string; root: string; runtime: string; concurrency?: number; reuse: boolean }) {
-  const scenarios = await resolveScenarioArgs(targets, { root: options.root });
+async function run(
+  targets: string[],
+  options: ClientFlags & BoundOverrides & { json?: boolean; junit?: string; root: string; runtime: string; concurrency?: number; realTime?: boolean; reuse: boolean },
+) {
+  const scenarios = (await resolveScenarioArgs(targets, { root: options.root })).map((scenario) => withBounds(scenario, options));
   if (scenarios.length === 0) {
     process.stderr.write(`harness: no scenario files in ${targets.length > 0 ? targets.join(', ') : options.root}\n`);
     return EXIT_USAGE;
@@ -88,6 +91,7 @@ async function run(targets: string[], options: ClientFlags & { json?: boolean; j
     runtime: reusing ?? (await runtimeNamed(options.runtime)),
     ...clientOptions(options),
     ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
+    ...(options.realTime ? { time: 'real' as const } : {}),
     onResult: progress(tty),
   });
   if (tty) process.stderr.write('\r\u001b[2K');
@@ -294,6 +298,10 @@ function program(): Command {
     .option('--json', 'print one JSON document, nothing else')
     .option('--junit <file>', 'also write a JUnit XML report')
     .option('--concurrency <n>', 'most scenarios at once (a whole number, at least 1)', wholeNumber(1))
+    .option('--timeout-ms <ms>', "every scenario's timeout_ms: how long a dropped flow is held", wholeNumber(1))
+    .option('--mcp-timeout <ms>', "the worker's MCP_TIMEOUT (Claude Code's default: 30000)", wholeNumber(1))
+    .option('--jwks-timeout-ms <ms>', "monitoring-mcp's MCP_JWKS_TIMEOUT_MS (PyJWKClient's default: 30000)", wholeNumber(1))
+    .option('--real-time', 'in-process too, wait out every bound in real time instead of on a virtual clock')
     .option('--no-reuse', 'containers: start every scenario on its own containers instead of reusing those of an earlier scenario')
     .addOption(root())
     .addOption(runtime())

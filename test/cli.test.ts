@@ -151,6 +151,8 @@ describe('harness run', () => {
     [['--concurrency', 'abc'], "option '--concurrency <n>' argument 'abc' is invalid"],
     [['--concurrency', '0'], "option '--concurrency <n>' argument '0' is invalid. expected a whole number, at least 1"],
     [['--concurrency', '2.5'], "option '--concurrency <n>' argument '2.5' is invalid"],
+    [['--timeout-ms', '0'], "option '--timeout-ms <ms>' argument '0' is invalid. expected a whole number, at least 1"],
+    [['--jwks-timeout-ms', '30s'], "option '--jwks-timeout-ms <ms>' argument '30s' is invalid"],
   ])('exits 2 for %j, before running anything and without a stack trace', async (flags, message) => {
     const { code, stdout, stderr } = await harness('run', step0, ...flags);
     expect(code).toBe(2);
@@ -163,6 +165,20 @@ describe('harness run', () => {
     const { code, stdout } = await harness('run', step0, step1, '--concurrency', '1');
     expect(code).toBe(0);
     expect(stdout).toContain('2 passed, 0 failed');
+  });
+
+  it("runs with the real components' 30 s bounds at no wall time in-process, and waits them out with --real-time", async () => {
+    const { code, stdout } = await harness('run', step0, step1, '--timeout-ms', '30000', '--mcp-timeout', '30000', '--jwks-timeout-ms', '29000', '--json');
+    expect(code).toBe(0);
+    const report = JSON.parse(stdout) as { results: { scenario: string; elapsedMs: number; waitedMs?: number }[] };
+    // The dropped flow of step 0 was held 30 s on the scenario's clock; step 1 waited for nothing.
+    expect(report.results.map((result) => [result.scenario, result.waitedMs])).toEqual([[step0, 30_000], [step1, 0]]);
+    expect(report.results[0]!.elapsedMs).toBeLessThan(10_000);
+    const real = await harness('run', step0, '--timeout-ms', '300', '--real-time', '--json');
+    expect(real.code).toBe(0);
+    const realReport = JSON.parse(real.stdout) as { results: { elapsedMs: number; waitedMs?: number }[] };
+    expect(realReport.results[0]!.waitedMs).toBeUndefined();
+    expect(realReport.results[0]!.elapsedMs).toBeGreaterThanOrEqual(300);
   });
 
   it('exits 2 for an id that names no scenario', async () => {
@@ -222,11 +238,18 @@ describe('harness explain on the key rotation', () => {
 });
 
 describe('harness explain on a server that speaks only MCP 2026-07-28', () => {
-  it('names the revisions the server speaks and the one the worker asked for', async () => {
+  it('names the revisions the server speaks and the one the worker is pinned to', async () => {
     const { code, stdout } = await harness('explain', 'incidents/2026-12-01-mcp-2026-07-28/0-new-only-servers');
     expect(code).toBe(0);
-    expect(stdout).toContain("version: MCP revision: monitoring-mcp speaks 2026-07-28 (monitoring-mcp's MCP_REVISIONS); the worker asked for 2025-11-25");
+    expect(stdout).toContain('why: protocol.revision_mismatch: ');
+    expect(stdout).toContain("version: MCP revision: monitoring-mcp speaks 2026-07-28 (monitoring-mcp's MCP_REVISIONS); the worker is pinned to 2025-11-25 (client_revision)");
     expect(stdout).toContain('to pass: set MCP_REVISIONS: both on monitoring-mcp');
+  });
+
+  it('names the version probe behind a doubled JWKS wait on an older server', async () => {
+    const { code, stdout } = await harness('explain', 'incidents/2026-12-01-mcp-probe-timing/0-jwks-wait-doubled');
+    expect(code).toBe(0);
+    expect(stdout).toContain('version: MCP revision: the worker probes with server/discover (2026-07-28) first, as Claude Code 2.1.332 does; monitoring-mcp speaks only 2025-11-25');
   });
 });
 

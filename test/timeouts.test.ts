@@ -40,19 +40,20 @@ async function startSlowFront(target: string, delayMs: number) {
 }
 
 describe('a dropped flow', () => {
-  it.each([300, 1500])('ends within timeout_ms (%i ms) when the shim drops it', async (timeoutMs) => {
+  it.each([300, 1500])('ends within twice timeout_ms (%i ms) when the shim drops it: the version probe, then initialize', async (timeoutMs) => {
     const result = await runScenario(await asReported({ timeoutMs }));
     const prometheus = result.servers.find((server) => server.name === 'prometheus')!;
     expect(prometheus.reason?.kind).toBe('network.dropped');
-    expect(prometheus.elapsedMs).toBeGreaterThanOrEqual(timeoutMs - 5);
-    expect(prometheus.elapsedMs).toBeLessThan(timeoutMs + 1000);
-    expect(result.elapsedMs).toBeLessThan(timeoutMs + 5000);
+    // As Claude Code 2.1.332: the probe is held and answered 504, then initialize is held too.
+    expect(prometheus.elapsedMs).toBeGreaterThanOrEqual(2 * timeoutMs - 5);
+    expect(prometheus.elapsedMs).toBeLessThan(2 * timeoutMs + 1000);
+    expect(result.elapsedMs).toBeLessThan(2 * timeoutMs + 5000);
   });
 
-  it("ends at the worker's MCP_TIMEOUT when that comes first", async () => {
+  it("ends at the worker's MCP_TIMEOUT when that comes first: pending, its reconnect after the probe has at least 1 s", async () => {
     const result = await runScenario(await asReported({ timeoutMs: 5_000, workerEnv: { MCP_TIMEOUT: '300' } }));
     const prometheus = result.servers.find((server) => server.name === 'prometheus')!;
-    expect(prometheus).toMatchObject({ status: 'failed', reason: { kind: 'network.dropped' } });
+    expect(prometheus).toMatchObject({ status: 'pending', reason: { kind: 'network.dropped' } });
     expect(prometheus.elapsedMs).toBeGreaterThanOrEqual(295);
     expect(prometheus.elapsedMs).toBeLessThan(2_000);
   });

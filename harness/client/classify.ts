@@ -53,6 +53,9 @@ export function classifyFailure(observation: Observation): Classification {
     if (proxied) return withError({ status: 'failed', reason: proxied, ...(http ? { http } : {}) });
   }
 
+  const mismatch = revisionMismatch(answer, error);
+  if (mismatch) return withError({ status: 'failed', reason: mismatch, ...(http ? { http } : {}) });
+
   const network = error === undefined ? undefined : transportReason(error);
   if (network) return withError({ status: 'failed', reason: network, ...(http ? { http } : {}) });
 
@@ -76,6 +79,51 @@ export function classifyFailure(observation: Observation): Classification {
     status: 'failed',
     reason: { kind: 'protocol', detail: `${observation.stage} failed: ${summary ? summary.message : 'unknown error'}` },
   });
+}
+
+/** JSON-RPC -32022: the server does not speak the revision the request carried (MCP 2026-07-28). */
+const UNSUPPORTED_PROTOCOL_VERSION = -32022;
+
+/**
+ * The client and the server share no MCP revision: a -32022 answer (a 2026-07-28-only server to a
+ * 2025-11-25 `initialize`, naming what it supports), or a probe pinned to 2026-07-28 that the
+ * server's `server/discover` did not offer (the v2 SDK's ERA_NEGOTIATION_FAILED).
+ */
+function revisionMismatch(answer: ObservedAnswer | undefined, error: unknown): FailureReason | undefined {
+  const rpc = jsonRpcError(answer?.body) ?? causeChain(error).map((link) => jsonRpcErrorOf(link)).find((found) => found !== undefined);
+  if (rpc?.code === UNSUPPORTED_PROTOCOL_VERSION) {
+    const data = (rpc.data ?? {}) as { supported?: unknown; requested?: unknown };
+    const supported = Array.isArray(data.supported) ? data.supported.map(String) : [];
+    const requested = typeof data.requested === 'string' ? data.requested : /protocol version:?\s*(\S+)/i.exec(rpc.message)?.[1];
+    return {
+      kind: 'protocol.revision_mismatch',
+      detail: `the server speaks MCP ${supported.length > 0 ? supported.join(', ') : 'another revision'}; the worker asked for ${requested ?? 'one it does not speak'} (${rpc.code} ${rpc.message})`,
+    };
+  }
+  for (const link of causeChain(error)) {
+    const message = link instanceof Error ? link.message : '';
+    const pinned = /did not offer pinned protocol version (\S+)/.exec(message);
+    if (pinned) {
+      return { kind: 'protocol.revision_mismatch', detail: `the server's server/discover did not offer MCP ${pinned[1]}, the revision the worker is pinned to (${message})` };
+    }
+  }
+  return undefined;
+}
+
+function jsonRpcError(body: string | undefined): { code: number; message: string; data?: unknown } | undefined {
+  try {
+    return jsonRpcErrorOf(JSON.parse(body ?? ''));
+  } catch {
+    return undefined;
+  }
+}
+
+function jsonRpcErrorOf(value: unknown): { code: number; message: string; data?: unknown } | undefined {
+  if (!value || typeof value !== 'object') return undefined;
+  const record = value as Record<string, unknown>;
+  const inner = record.error && typeof record.error === 'object' ? (record.error as Record<string, unknown>) : record;
+  if (typeof inner.code !== 'number' || typeof inner.message !== 'string') return undefined;
+  return { code: inner.code, message: inner.message, ...(inner.data !== undefined ? { data: inner.data } : {}) };
 }
 
 function authReason(answer: ObservedAnswer): FailureReason {

@@ -127,7 +127,10 @@ async function startHoldingToolsList(options: { tools: boolean }) {
     });
     req.on('end', () => {
       const message = JSON.parse(body) as { id?: number; method: string; params?: { protocolVersion?: string } };
-      if (message.method === 'initialize') {
+      if (message.method === 'server/discover') {
+        // As a 2025-11-25 server: no such method, so the worker's probe falls back at once.
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', id: message.id, error: { code: -32601, message: 'Method not found' } }));
+      } else if (message.method === 'initialize') {
         res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({
           jsonrpc: '2.0',
           id: message.id,
@@ -242,7 +245,8 @@ describe('connectWorker', () => {
 
   it('reports timeout within timeoutMs for a server that accepts and never answers', async () => {
     await using hole = await startBlackHole();
-    const timeoutMs = 300;
+    // The probe times out at 600 ms; the reconnect's own timeout ends with MCP_TIMEOUT: failed, not pending.
+    const timeoutMs = 1_800;
     const started = performance.now();
     const report = await connectWorker({ servers: [http1('x', `${hole.url}/mcp`)], env: {}, timeoutMs });
     const took = performance.now() - started;
@@ -251,15 +255,22 @@ describe('connectWorker', () => {
     expect(took).toBeLessThan(timeoutMs + SLACK_MS);
   });
 
-  it('stays connected without tools when tools/list does not answer before the deadline, as Claude Code does', async () => {
+  it('reports pending for a silent server when the reconnect after the probe would outlast MCP_TIMEOUT (its 1 s floor)', async () => {
+    await using hole = await startBlackHole();
+    const timeoutMs = 300;
+    const report = await connectWorker({ servers: [http1('x', `${hole.url}/mcp`)], env: {}, timeoutMs });
+    expect(report.servers[0]).toMatchObject({ status: 'pending', reason: { kind: 'timeout', detail: expect.stringContaining('init line') } });
+  });
+
+  it('reports pending when tools/list does not answer before MCP_TIMEOUT, as Claude Code does', async () => {
     await using server = await startHoldingToolsList({ tools: true });
     const timeoutMs = 300;
     const started = performance.now();
     const report = await connectWorker({ servers: [http1('x', `${server.url}/mcp`)], env: {}, timeoutMs });
     expect(performance.now() - started).toBeLessThan(timeoutMs + SLACK_MS);
     expect(report.servers[0]).toMatchObject({
-      status: 'connected', tools: [], serverInfo: { name: 'scripted', version: '1.2.3' },
-      reason: { kind: 'timeout', detail: expect.stringContaining('tools/list') },
+      status: 'pending', tools: [], serverInfo: { name: 'scripted', version: '1.2.3' },
+      reason: { kind: 'timeout', detail: expect.stringContaining('init line') },
     });
   });
 

@@ -1,11 +1,10 @@
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { lazySchemaValidator, systemClock } from '../../common/index.ts';
+import { systemClock, timersOf } from '../../common/index.ts';
 import type { Clock, Fetch } from '../../common/index.ts';
 import { classifyFailure, summarizeError, type ObservedAnswer } from './classify.ts';
 import { expandEnv, type WorkerEnv } from './env-expansion.ts';
 import { claudeCodeNeedsAuth } from './oauth-discovery.ts';
 import { ClientError } from './errors.ts';
+import { ClientRevisionSchema, initWaitOutcome, negotiateRevision, stillConnecting, type ClientRevision, type McpSession } from './revision-negotiation.ts';
 import { McpServerConfigSchema, type HttpMcpServerConfig, type McpServerConfig } from './worker-config.ts';
 import type { McpServerReport, WorkerReport } from './worker-report.ts';
 import { mcpToolName, unpermittedTools, WorkerSettingsSchema, type WorkerSettings } from './worker-settings.ts';
@@ -16,15 +15,23 @@ export interface ConnectWorkerOptions {
   env: WorkerEnv;
   /** How the worker reaches the network; the harness passes `proxiedFetch(proxyUrl)` (the node's egress). */
   fetch?: Fetch;
-  /** Per server: connect + initialize + tools/list. A silently dropped flow ends here, never at the SDK's 60 s. */
+  /**
+   * The worker's MCP_TIMEOUT: how long it waits for its servers before printing its init line (a
+   * server still connecting then is `pending`), and the base of each connection attempt's own
+   * timeout (revision-negotiation.ts). A silently dropped flow ends here, never at the SDK's 60 s.
+   */
   timeoutMs: number;
+  /** Pin the MCP revision; unset: negotiate as Claude Code 2.1.332 (probe with server/discover, then fall back). */
+  revision?: ClientRevision | undefined;
   /** settings.json; without it no permission is checked. */
   settings?: WorkerSettings;
-  /** Only for `elapsedMs`; the deadline itself runs on real timers. */
+  /** Time of `elapsedMs` and of the deadline (its timers when it has them, as a scenario's virtual clock does). */
   clock?: Clock;
 }
 
 const BODY_READ_LIMIT = 64 * 1024;
+/** The SDK's own request timeout runs on real timers: never first, the deadline's abort ends a request. */
+const SDK_TIMEOUT_MS = 2 ** 31 - 1;
 const USER_AGENT = 'claude-code/0.0.0 (simulated by mcp-topology-harness)';
 
 /**
@@ -46,10 +53,10 @@ const USER_AGENT = 'claude-code/0.0.0 (simulated by mcp-topology-harness)';
  * console.log(formatMcpServersLine(report));
  */
 export async function connectWorker(options: ConnectWorkerOptions): Promise<WorkerReport> {
-  const { servers, env, timeoutMs, settings } = checkOptions(options);
+  const { servers, env, timeoutMs, settings, revision } = checkOptions(options);
   const fetch = options.fetch ?? globalThis.fetch;
   const clock = options.clock ?? systemClock;
-  const reports = await Promise.all(servers.map((server) => connectServer(server, { env, fetch, timeoutMs, clock })));
+  const reports = await Promise.all(servers.map((server) => connectServer(server, { env, fetch, timeoutMs, clock, revision })));
   const report: WorkerReport = { servers: reports, permissionsChecked: settings !== undefined, unpermitted: [], denied: [] };
   if (settings) {
     const unpermitted = unpermittedTools(report, settings);
@@ -74,6 +81,9 @@ function checkOptions(options: ConnectWorkerOptions): ConnectWorkerOptions {
     throw argumentError(`timeoutMs must be a positive number of milliseconds, got ${String(options.timeoutMs)}`);
   }
   if (options.fetch !== undefined && typeof options.fetch !== 'function') throw argumentError('fetch must be a function');
+  if (options.revision !== undefined && !ClientRevisionSchema.safeParse(options.revision).success) {
+    throw argumentError(`revision ${ClientRevisionSchema.safeParse(options.revision).error?.issues[0]?.message ?? 'is unknown'}`);
+  }
   if (options.settings !== undefined && !WorkerSettingsSchema.safeParse(options.settings).success) {
     throw argumentError('settings must come from parseWorkerSettings');
   }
@@ -89,6 +99,7 @@ interface Context {
   fetch: Fetch;
   timeoutMs: number;
   clock: Clock;
+  revision: ClientRevision | undefined;
 }
 
 async function connectServer(server: McpServerConfig, context: Context): Promise<McpServerReport> {
@@ -109,51 +120,64 @@ async function connectServer(server: McpServerConfig, context: Context): Promise
 
   const deadline = new AbortController();
   let timedOut = false;
-  const deadlineAt = performance.now() + context.timeoutMs;
-  const timer = setTimeout(() => {
+  // The init wait: MCP_TIMEOUT from the worker's start (every server starts at once).
+  const deadlineAt = started + context.timeoutMs;
+  const timers = timersOf(context.clock);
+  const timer = timers.setTimeout(() => {
     timedOut = true;
     deadline.abort(new DOMException(`no answer within ${context.timeoutMs} ms`, 'TimeoutError'));
   }, context.timeoutMs);
   const seen: { answer: ObservedAnswer | undefined } = { answer: undefined };
-  const transport = new StreamableHTTPClientTransport(new URL(expanded.url), {
+  const authorizationConfigured = Object.keys(server.headers).some((name) => name.toLowerCase() === 'authorization');
+  // OAuth discovery once per status: asked after a refused probe and again for the verdict.
+  const discoveries = new Map<number, Promise<boolean>>();
+  const needsAuth = (status: 401 | 403, wwwAuthenticate: string | undefined): Promise<boolean> => {
+    if (!discoveries.has(status)) {
+      discoveries.set(status, claudeCodeNeedsAuth({
+        status, serverUrl: expanded.url, wwwAuthenticate, authorizationConfigured,
+        fetch: (input, init) => context.fetch(input, { ...init, signal: deadline.signal }),
+      }));
+    }
+    return discoveries.get(status)!;
+  };
+  const negotiation = negotiateRevision({
+    url: new URL(expanded.url),
     fetch: observingFetch(context.fetch, deadline.signal, seen),
-    requestInit: { headers: requestHeaders(expanded.headers) },
+    headers: requestHeaders(expanded.headers),
+    revision: context.revision,
+    mcpTimeoutMs: context.timeoutMs,
+    startedAt: started,
+    clock: context.clock,
+    endsAtProbe: (answer) => (answer.status === 401 ? needsAuth(401, answer.wwwAuthenticate) : Promise.resolve(false)),
+    answer: () => seen.answer,
+    forgetAnswer: () => {
+      seen.answer = undefined;
+    },
+    clientInfo: { name: 'claude-code', title: 'Claude Code (simulated)', version: '0.0.0' },
   });
-  const client = new Client(
-    { name: 'claude-code', title: 'Claude Code (simulated)', version: '0.0.0' },
-    { capabilities: { roots: {}, elicitation: {} }, jsonSchemaValidator: lazySchemaValidator() },
-  );
-  // The standalone GET stream and late errors land here; the outcome is decided by the awaited calls.
-  client.onerror = () => {};
+  let client: McpSession | undefined;
   let stage: 'initialize' | 'tools/list' = 'initialize';
-  const requestOptions = () => ({ signal: deadline.signal, timeout: Math.max(1, Math.ceil(deadlineAt - performance.now())) });
+  const requestOptions = () => ({ signal: deadline.signal, timeout: SDK_TIMEOUT_MS });
   const deadlinePassed = new Promise<{ ok: false; error: undefined }>((resolve) => {
     deadline.signal.addEventListener('abort', () => resolve({ ok: false, error: undefined }), { once: true });
   });
 
   try {
-    const initialized = await Promise.race([
-      client.connect(transport, requestOptions()).then(() => ({ ok: true as const }), (error: unknown) => ({ ok: false as const, error })),
-      deadlinePassed,
-    ]);
+    const initialized = await Promise.race([negotiation.result, deadlinePassed]);
     if (!initialized.ok) {
+      const pending = initWaitOutcome(timedOut, negotiation.current(), deadlineAt, context.timeoutMs);
+      if (pending) return { ...base, ...pending, tools: [], elapsedMs: elapsed() };
+      const attemptTimedOut = timedOut || ('timedOut' in initialized && initialized.timedOut);
       const verdict = classifyFailure({
-        error: timedOut ? undefined : initialized.error, timedOut, timeoutMs: context.timeoutMs, stage,
+        error: attemptTimedOut ? undefined : initialized.error, timedOut: attemptTimedOut,
+        timeoutMs: 'timeoutMs' in initialized ? initialized.timeoutMs : context.timeoutMs, stage,
         answer: seen.answer,
       });
       const refused = seen.answer?.status;
-      if (!timedOut && (refused === 401 || refused === 403)) {
-        const needsAuth = await claudeCodeNeedsAuth({
-          status: refused,
-          serverUrl: expanded.url,
-          wwwAuthenticate: seen.answer?.wwwAuthenticate,
-          authorizationConfigured: Object.keys(server.headers).some((name) => name.toLowerCase() === 'authorization'),
-          fetch: (input, init) => context.fetch(input, { ...init, signal: deadline.signal }),
-        });
-        if (needsAuth) verdict.status = 'needs-auth';
-      }
+      if (!attemptTimedOut && (refused === 401 || refused === 403) && (await needsAuth(refused, seen.answer?.wwwAuthenticate))) verdict.status = 'needs-auth';
       return { ...base, ...verdict, tools: [], elapsedMs: elapsed() };
     }
+    client = initialized.session;
     const serverInfo = client.getServerVersion();
     const info = serverInfo ? { serverInfo: { name: serverInfo.name, version: serverInfo.version } } : {};
     if (!client.getServerCapabilities()?.tools) {
@@ -166,6 +190,8 @@ async function connectServer(server: McpServerConfig, context: Context): Promise
       deadlinePassed,
     ]);
     if (!listed.ok) {
+      // Still listing tools when the worker printed its init line: Claude Code shows it pending.
+      if (timedOut) return { ...base, ...info, ...stillConnecting(context.timeoutMs), tools: [], elapsedMs: elapsed() };
       const verdict = classifyFailure({
         error: timedOut ? undefined : listed.error, timedOut, timeoutMs: context.timeoutMs, stage,
         answer: seen.answer,
@@ -181,10 +207,15 @@ async function connectServer(server: McpServerConfig, context: Context): Promise
     const summary = summarizeError(error);
     return { ...base, status: 'failed', tools: [], elapsedMs: elapsed(), error: summary, reason: { kind: 'protocol', detail: `client error: ${summary.message}` } };
   } finally {
-    clearTimeout(timer);
-    // Ends anything still in flight (the standalone GET stream, a late request) before closing.
+    timers.clearTimeout(timer);
+    // Ends anything still in flight (the standalone GET stream, a late request). A connected
+    // client is closed first: aborting its requests' signals while it is open sends
+    // notifications/cancelled, which Claude Code does not.
+    if (client) await client.close().catch(() => {});
     if (!deadline.signal.aborted) deadline.abort(new DOMException('worker finished with this server', 'AbortError'));
-    await client.close().catch(() => {});
+    negotiation.abort(new DOMException('worker finished with this server', 'AbortError'));
+    // A connection that completed after the init wait is closed too.
+    if (!client) await negotiation.result.then((late) => (late.ok ? late.session.close() : undefined)).catch(() => {});
   }
 }
 

@@ -50,6 +50,9 @@ export type {
   WorkerReport,
 } from './worker-report.ts';
 export { connectWorker } from './connect-worker.ts';
+export { CLIENT_REVISIONS, ClientRevisionSchema, probeTimeoutMs, negotiateRevision } from './revision-negotiation.ts';
+export type { ClientRevision, McpSession, NegotiationAttempt, NegotiationResult } from './revision-negotiation.ts';
+export { WORKER_REVISION_ENV } from './worker-main.ts';
 export type { ConnectWorkerOptions } from './connect-worker.ts';
 export { claudeCodeNeedsAuth } from './oauth-discovery.ts';
 export type { NeedsAuthInput } from './oauth-discovery.ts';

@@ -1,10 +1,11 @@
 import { z } from 'zod';
-import { proxiedFetch } from '../../common/index.ts';
+import { proxiedFetch, type Fetch, type TimerClock } from '../../common/index.ts';
 import { connectWorker } from './connect-worker.ts';
 import type { WorkerBox } from './worker-box.ts';
 import type { McpServerConfig } from './worker-config.ts';
 import type { WorkerReport } from './worker-report.ts';
 import type { WorkerSettings } from './worker-settings.ts';
+import type { ClientRevision } from './revision-negotiation.ts';
 
 /** Which program plays the worker: the harness's simulated claude-worker, or the real Claude Code. */
 export const ClientNameSchema = z.enum(['simulated', 'claude-code']);
@@ -32,10 +33,18 @@ export interface WorkerLaunch {
   /** The worker's own wait per server: its env's MCP_TIMEOUT (Claude Code's default 30000 ms when unset). */
   timeoutMs: number;
   settings: WorkerSettings | undefined;
+  /** The MCP revision the worker is pinned to; undefined: negotiate as Claude Code 2.1.332 (probe, then fall back). */
+  revision?: ClientRevision | undefined;
   /** What `claude --mcp-config FILE` reads. */
   mcpJson: ClaudeMcpJson;
   /** settings.json content (permissions), or undefined when the scenario has none. */
   settingsJson: { permissions: WorkerSettings['permissions'] } | undefined;
+  /**
+   * In-process runs on a scenario's virtual clock only: the worker's fetch (through its egress,
+   * counted by that clock) and the clock its deadlines run on. Clients in their own process
+   * (Claude Code, a command) run in real time and refuse a launch that has it.
+   */
+  local?: { fetch: Fetch; clock: TimerClock };
 }
 
 /** One contract for every client adapter: a launch in, a report per server out. */
@@ -91,8 +100,10 @@ export const simulatedClient: WorkerClient = {
     connectWorker({
       servers: launch.servers,
       env: launch.env,
-      fetch: proxiedFetch(launch.egressProxyUrl),
+      fetch: launch.local?.fetch ?? proxiedFetch(launch.egressProxyUrl),
       timeoutMs: launch.timeoutMs,
+      revision: launch.revision,
+      ...(launch.local ? { clock: launch.local.clock } : {}),
       ...(launch.settings ? { settings: launch.settings } : {}),
     }),
 };

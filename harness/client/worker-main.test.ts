@@ -55,6 +55,7 @@ describe('runWorkerMain', () => {
     { name: 'no WORKER_CONFIG', env: {}, code: 'ERR_CLIENT_ARGUMENT' },
     { name: 'an unknown format', env: { WORKER_CONFIG: '/c.yaml', WORKER_CONFIG_FORMAT: 'toml' }, code: 'ERR_CLIENT_ARGUMENT' },
     { name: 'a bad timeout', env: { WORKER_CONFIG: '/c.yaml', MCP_TIMEOUT: 'soon' }, code: 'ERR_CLIENT_ARGUMENT' },
+    { name: 'an unknown pinned revision', env: { WORKER_CONFIG: '/c.yaml', WORKER_CLIENT_REVISION: 'latest' }, code: 'ERR_CLIENT_ARGUMENT' },
     { name: 'a missing config file', env: { WORKER_CONFIG: '/missing.yaml' }, code: 'ERR_WORKER_CONFIG' },
     { name: 'a missing settings file', env: { WORKER_CONFIG: '/c.yaml', WORKER_SETTINGS: '/missing.json' }, code: 'ERR_WORKER_SETTINGS' },
     { name: 'a broken config', env: { WORKER_CONFIG: '/broken.yaml' }, code: 'ERR_WORKER_CONFIG' },

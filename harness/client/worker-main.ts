@@ -4,6 +4,7 @@ import { proxyDispatcher, type Fetch } from '../../common/index.ts';
 import { connectWorker } from './connect-worker.ts';
 import { ClientError } from './errors.ts';
 import { mcpTimeoutMs } from './mcp-timeout.ts';
+import { ClientRevisionSchema } from './revision-negotiation.ts';
 import { parseWorkerConfig, WorkerConfigFormatSchema } from './worker-config.ts';
 import { formatMcpServersLine, initMessage } from './worker-output.ts';
 import type { WorkerReport } from './worker-report.ts';
@@ -21,6 +22,9 @@ const defaultIo: WorkerMainIo = {
     process.stdout.write(`${line}\n`);
   },
 };
+
+/** The worker's `client_revision` in a container: the MCP revision it is pinned to (unset: negotiate). */
+export const WORKER_REVISION_ENV = 'WORKER_CLIENT_REVISION';
 
 /**
  * The simulated claude-worker as a process (what a container runs): reads `WORKER_CONFIG`
@@ -51,6 +55,8 @@ export async function runWorkerMain(env: NodeJS.ProcessEnv, io: WorkerMainIo = d
   const settings = env.WORKER_SETTINGS
     ? parseWorkerSettings(await readUserFile(io, env.WORKER_SETTINGS, 'ERR_WORKER_SETTINGS'), { file: env.WORKER_SETTINGS })
     : undefined;
+  const revision = env[WORKER_REVISION_ENV] ? ClientRevisionSchema.safeParse(env[WORKER_REVISION_ENV]) : undefined;
+  if (revision && !revision.success) throw new ClientError('ERR_CLIENT_ARGUMENT', `${WORKER_REVISION_ENV} ${revision.error.issues[0]?.message ?? 'is unknown'}`);
   const proxy = env.HTTP_PROXY || env.http_proxy;
   // Its own connections, closed when the run ends (a long-lived worker process runs many).
   const dispatcher = proxy ? proxyDispatcher(proxy) : undefined;
@@ -63,6 +69,7 @@ export async function runWorkerMain(env: NodeJS.ProcessEnv, io: WorkerMainIo = d
       servers: config.servers,
       env,
       timeoutMs,
+      revision: revision?.data,
       ...(fetch ? { fetch } : {}),
       ...(settings ? { settings } : {}),
     });

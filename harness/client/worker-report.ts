@@ -1,9 +1,9 @@
 import { z } from 'zod';
 
 /**
- * A server's status, with the values of the agent SDK's `McpServerStatus.status`. connectWorker
- * waits for every server, so it reports `connected`, `failed` or `needs-auth`; `pending` (still
- * connecting when the init message was printed) exists for reports read from a real worker.
+ * A server's status, with the values of the agent SDK's `McpServerStatus.status`: `pending` is a
+ * server still connecting or listing tools when the worker printed its init message (MCP_TIMEOUT
+ * after its start, as Claude Code waits).
  */
 export const McpServerStatusSchema = z.enum(['connected', 'failed', 'needs-auth', 'pending']);
 export type McpServerStatus = z.infer<typeof McpServerStatusSchema>;
@@ -20,6 +20,7 @@ export const ReasonKindSchema = z.enum([
   'auth.missing_token',
   'auth.unauthorized',
   'protocol',
+  'protocol.revision_mismatch',
   'timeout',
   'config',
 ]);

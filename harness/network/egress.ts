@@ -1,8 +1,8 @@
 import http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { systemClock } from '../../common/index.ts';
-import type { Clock } from '../../common/index.ts';
+import { systemClock, timersOf } from '../../common/index.ts';
+import type { Clock, TimerHandle } from '../../common/index.ts';
 import { NetworkError } from './errors.ts';
 import { Conntrack } from './conntrack.ts';
 import type { PacketDirection, PacketVerdict, TrackedFlow } from './conntrack.ts';
@@ -67,11 +67,26 @@ export interface StartNetworkOptions {
    * longer for servers that do answer. Default 30 s.
    */
   dropHoldMs?: number;
+  /** Time of events and conntrack; its timers (when it has them) run the holds. */
   clock?: Clock;
+  /**
+   * Called when the shim starts holding a dropped flow (a first packet or a later one); the
+   * returned function is called once when the hold ends (given up, resumed, or the client left).
+   * A scenario's virtual clock counts such a flow as waiting on a deadline, not on an answer.
+   */
+  onHold?: (flow: HeldFlow) => () => void;
   /** Where each node's egress listens. Default: 127.0.0.1 on a free port. */
   listen?: (node: string) => EgressListen;
   /** Let services' targets be other hosts than loopback (see NameRegistryOptions). Default false. */
   remoteTargets?: boolean;
+}
+
+/** A flow the shim holds, as `onHold` sees it. */
+export interface HeldFlow {
+  source: string;
+  /** The name or address as the client asked for it. */
+  destination: string;
+  port: number;
 }
 
 export interface StartedNetwork extends AsyncDisposable {
@@ -113,13 +128,14 @@ interface Decision {
  */
 export async function startNetwork(options: StartNetworkOptions): Promise<StartedNetwork> {
   const clock = options.clock ?? systemClock;
+  const timers = timersOf(clock);
   const dropHoldMs = options.dropHoldMs ?? 30_000;
   const names = new NameRegistry(options.nodes, { remoteTargets: options.remoteTargets ?? false });
   const conntrack = new Conntrack({ clock });
   const events: NetworkEvent[] = [];
   const listeners = new Set<NetworkEventListener>();
   const sockets = new Set<net.Socket>();
-  const held = new Map<net.Socket, NodeJS.Timeout>();
+  const held = new Map<net.Socket, { timer: TimerHandle; end: () => void }>();
   const servers = new Map<string, { server: http.Server; host: string; port: number }>();
   const nameServers: http.Server[] = [];
   let closed = false;
@@ -129,9 +145,7 @@ export async function startNetwork(options: StartNetworkOptions): Promise<Starte
     socket.on('error', () => {}); // a client going away is not the shim's failure
     socket.once('close', () => {
       sockets.delete(socket);
-      const timer = held.get(socket);
-      if (timer) clearTimeout(timer);
-      held.delete(socket);
+      unhold(socket);
     });
   };
 
@@ -148,11 +162,21 @@ export async function startNetwork(options: StartNetworkOptions): Promise<Starte
   };
 
   // Nebula's default drop: no answer at all, until the hold passes (see dropHoldMs).
-  const hold = (socket: net.Socket, giveUp: () => void) => {
-    held.set(socket, setTimeout(() => {
+  const hold = (socket: net.Socket, flow: HeldFlow, giveUp: () => void) => {
+    const end = options.onHold?.(flow) ?? (() => {});
+    const timer = timers.setTimeout(() => {
       held.delete(socket);
+      end();
       giveUp();
-    }, dropHoldMs));
+    }, dropHoldMs);
+    held.set(socket, { timer, end });
+  };
+  const unhold = (socket: net.Socket) => {
+    const entry = held.get(socket);
+    if (!entry) return;
+    held.delete(socket);
+    timers.clearTimeout(entry.timer);
+    entry.end();
   };
   const heldTooLong = `the network held this dropped flow for ${dropHoldMs} ms (the scenario's timeout_ms)\n`;
 
@@ -204,7 +228,7 @@ export async function startNetwork(options: StartNetworkOptions): Promise<Starte
       socket.end(dnsFailureResponse(parsed.host));
     } else if (verdict === 'drop') {
       emit(decision, 'connect');
-      hold(socket, () => socket.end(heldFlowResponse(heldTooLong)));
+      hold(socket, { source, destination: parsed.host, port: parsed.port }, () => socket.end(heldFlowResponse(heldTooLong)));
     } else if (verdict === 'reject' || !decision.target) {
       emit(decision, 'connect', verdict === 'allow' ? 'no-listener' : undefined);
       socket.resetAndDestroy();
@@ -277,7 +301,7 @@ export async function startNetwork(options: StartNetworkOptions): Promise<Starte
       res.end(`getaddrinfo ENOTFOUND ${host}\n`);
     } else if (verdict === 'drop') {
       emit(decision, via);
-      hold(req.socket, () => {
+      hold(req.socket, { source, destination: host, port }, () => {
         res.writeHead(504, HELD_FLOW_HEADERS);
         res.end(heldTooLong);
       });
@@ -352,18 +376,18 @@ export async function startNetwork(options: StartNetworkOptions): Promise<Starte
     denied(verdict: PacketVerdict, direction: PacketDirection) {
       const { outbound: _outbound, inbound: _inbound, ...event } = decision.event;
       emit({ event: { ...event, verdict: verdict.verdict, reason: deniedReason(flow!, direction, verdict), packet: direction } }, via);
-      if (verdict.verdict === 'drop' && !held.has(client)) hold(client, end.giveUp);
+      if (verdict.verdict === 'drop' && !held.has(client)) {
+        hold(client, { source: decision.event.source, destination: decision.event.destination, port: decision.event.port }, end.giveUp);
+      }
     },
     rejected: end.reset,
     resumed() {
-      clearTimeout(held.get(client));
-      held.delete(client);
+      unhold(client);
     },
   });
 
   const closeAll = async () => {
-    for (const timer of held.values()) clearTimeout(timer);
-    held.clear();
+    for (const socket of [...held.keys()]) unhold(socket);
     // Tunnels and held sockets still count as the server's connections: end them first, or close() waits.
     for (const socket of sockets) socket.destroy();
     await Promise.all(
@@ -412,8 +436,7 @@ export async function startNetwork(options: StartNetworkOptions): Promise<Starte
   }
 
   const reset = () => {
-    for (const timer of held.values()) clearTimeout(timer);
-    held.clear();
+    for (const socket of [...held.keys()]) unhold(socket);
     for (const socket of sockets) socket.destroy();
     conntrack.clear();
   };

@@ -24,7 +24,7 @@ export type { NebulaBehaviour, NebulaVersion } from './versions.ts';
 export { NameRegistry, createNames } from './names.ts';
 export type { NameRegistryOptions, NetworkNode, NetworkService, Resolution } from './names.ts';
 export { startNetwork } from './egress.ts';
-export type { EgressListen, NetworkEvent, NetworkEventListener, StartNetworkOptions, StartedNetwork } from './egress.ts';
+export type { EgressListen, HeldFlow, NetworkEvent, NetworkEventListener, StartNetworkOptions, StartedNetwork } from './egress.ts';
 export { SHIM_UPDATE_FILE, ShimConfigSchema, ShimUpdateSchema, startShim } from './shim.ts';
 export type { ShimConfig, ShimLine, ShimUpdate, StartedShim } from './shim.ts';
 export { runFirewallCheck } from './firewall-check.ts';

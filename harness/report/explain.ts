@@ -20,10 +20,11 @@ export function formatExplanation(scenario: Scenario, result: ScenarioResult): s
   if (result.error) return [...lines, `could not run: ${result.error.code}: ${result.error.message}`, ''].join('\n');
   for (const server of result.servers) {
     lines.push(`${server.name}: ${server.status}${server.url ? ` (${server.url})` : ''}`);
-    const pyjwt = pyjwtBehaviourLine(scenario, server) ?? revisionLine(scenario, server);
+    const versions = [pyjwtBehaviourLine(scenario, server), revisionLine(scenario, server)].filter((found) => found !== undefined);
+    const pyjwt = versions.find((found) => found.fix) ?? versions[0];
     if (server.status === 'connected') {
       lines.push(`  ${server.tools.length} tools: ${server.tools.join(', ')}`);
-      if (pyjwt) lines.push(`  version: ${pyjwt.line}`);
+      for (const version of versions) lines.push(`  version: ${version.line}`);
       if (server.unpermitted.length > 0) {
         lines.push(`  not allowed by settings.json: ${server.unpermitted.join(', ')}`);
         lines.push(`  to pass: add "${mcpToolPrefix(server.name).slice(0, -2)}" (or the tools one by one) to permissions.allow`);
@@ -32,7 +33,7 @@ export function formatExplanation(scenario: Scenario, result: ScenarioResult): s
       const hop = server.reason.hop;
       if (hop) lines.push(`  hop: ${hop.from} -> ${hop.to}:${hop.port}${hop.verdict ? ` (${hop.verdict}${hop.side ? ` by ${hop.from === hop.to ? '' : hop.side === 'outbound' ? `${hop.from}'s outbound` : `${hop.to}'s inbound`} rules` : ''})` : ''}`);
       lines.push(`  why: ${server.reason.kind}: ${server.reason.detail}`);
-      if (pyjwt) lines.push(`  version: ${pyjwt.line}`);
+      for (const version of versions) lines.push(`  version: ${version.line}`);
       const nebula = denialVersion(scenario, server);
       if (nebula) lines.push(`  nebula: ${nebula}`);
       const fix = pyjwt?.fix ?? suggestion(scenario, server);
@@ -72,8 +73,13 @@ function suggestion(scenario: Scenario, server: ServerOutcome): string | undefin
       return `give the worker's ${server.name} entry an Authorization header with a token the server accepts`;
     case 'auth.invalid_token':
       return tokenSuggestion(scenario, server, to);
-    case 'timeout':
+    case 'timeout': {
+      if (server.status === 'pending') {
+        const worker = nodes.find((node) => node.run === 'worker')!.worker!;
+        return `raise the worker's MCP_TIMEOUT (now ${worker.env.MCP_TIMEOUT ?? '30000, the default'} ms) above the time the server takes to connect and list its tools, or make it answer sooner`;
+      }
       return `the server did not answer within timeout_ms (${scenario.topology.timeoutMs} ms): check that it is up and not held by a firewall`;
+    }
     default:
       return undefined;
   }
@@ -135,12 +141,16 @@ function pyjwtBehaviourLine(scenario: Scenario, server: ServerOutcome): { line: 
   return undefined;
 }
 
-/** The MCP revisions of a simulated server that refused the worker's revision (-32022, unsupported protocol version). */
+/**
+ * The MCP revision behaviour behind a verdict: a server and a pinned worker that share no
+ * revision (a -32022 refusal, or a 2026-07-28 probe the server did not offer), or a negotiating
+ * worker whose server/discover probe reached a 2025-11-25-only server, so that every connection
+ * sent the probe and then initialize (the server's first request twice: a doubled JWKS wait, or
+ * four requests in a row before the init line).
+ */
 function revisionLine(scenario: Scenario, server: ServerOutcome): { line: string; fix?: string } | undefined {
   const node = scenario.topology.nodes.find((candidate) => candidate.name === server.node);
-  if (!node || node.container || (node.run !== 'monitoring-mcp' && node.run !== 'monitoring-ai-mcp') || server.reason?.kind !== 'protocol') return undefined;
-  const requested = server.reason.detail.match(/Unsupported protocol version:\s*(\S+?)"/)?.[1];
-  if (!requested) return undefined;
+  if (!node || node.container || (node.run !== 'monitoring-mcp' && node.run !== 'monitoring-ai-mcp')) return undefined;
   let revisions: readonly string[];
   try {
     revisions = parseMcpRevisions(node.env[MCP_REVISIONS_ENV]);
@@ -148,9 +158,18 @@ function revisionLine(scenario: Scenario, server: ServerOutcome): { line: string
     return undefined;
   }
   const source = node.env[MCP_REVISIONS_ENV] ? `${node.name}'s ${MCP_REVISIONS_ENV}` : `${node.name}'s default`;
+  const pinned = scenario.topology.nodes.find((candidate) => candidate.run === 'worker')?.worker?.revision;
+  const requested = server.reason?.detail.match(/Unsupported protocol version:\s*(\S+?)["),]/)?.[1];
+  if (server.reason?.kind === 'protocol.revision_mismatch' || (server.reason?.kind === 'protocol' && requested)) {
+    const asked = pinned ? `the worker is pinned to ${pinned} (client_revision)` : `the worker asked for ${requested ?? 'another revision'}`;
+    return {
+      line: `MCP revision: ${node.name} speaks ${revisions.join(' and ')} (${source}); ${asked}`,
+      fix: `set ${MCP_REVISIONS_ENV}: both on ${node.name} (a current server speaks both), or ${pinned ? 'remove the worker\'s client_revision (it then negotiates as Claude Code 2.1.332: probe, then fall back)' : `connect with a client that speaks ${revisions.join(' or ')}`}`,
+    };
+  }
+  if (pinned || revisions.includes('2026-07-28') || server.status === 'connected') return undefined;
   return {
-    line: `MCP revision: ${node.name} speaks ${revisions.join(' and ')} (${source}); the worker asked for ${requested}`,
-    fix: `set ${MCP_REVISIONS_ENV}: both on ${node.name} (a current server speaks both), or connect with a client that speaks ${revisions.join(' or ')}`,
+    line: `MCP revision: the worker probes with server/discover (2026-07-28) first, as Claude Code 2.1.332 does; ${node.name} speaks only 2025-11-25 (${source}), so initialize followed the probe: each of its first requests was handled twice`,
   };
 }
 

@@ -11,6 +11,10 @@ export interface JsonReport {
     error?: { code: string; message: string };
     /** Who played the worker: `simulated` or `claude-code` (with its version). */
     client?: { name: string; version?: string };
+    /** Wall time of the scenario, ms. */
+    elapsedMs: number;
+    /** On a virtual clock: the bounds it jumped over, ms (absent in real time). */
+    waitedMs?: number;
     mcp_servers: {
       name: string;
       status: string;
@@ -37,6 +41,8 @@ export function toJsonReport(results: ScenarioResult[]): JsonReport {
       ...(result.skipped ? { skipped: result.skipped } : {}),
       ...(result.error ? { error: result.error } : {}),
       ...(result.client ? { client: result.client } : {}),
+      elapsedMs: Math.round(result.elapsedMs),
+      ...(result.waitedMs === undefined ? {} : { waitedMs: result.waitedMs }),
       mcp_servers: result.servers.map((server) => ({
         name: server.name,
         status: server.status,

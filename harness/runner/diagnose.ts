@@ -1,4 +1,5 @@
 import type { LogEntry } from '../../common/index.ts';
+import { MCP_REVISIONS_ENV, parseMcpRevisions } from '../../mocks/shared/index.ts';
 import type { McpServerReport, WorkerReport } from '../client/index.ts';
 import type { NetworkEvent } from '../network/index.ts';
 import type { Topology, TopologyNode } from '../topology/index.ts';
@@ -43,6 +44,8 @@ function explain(server: McpServerReport, worker: TopologyNode, input: DiagnoseI
   const blocked = lastBlocked(input.events, worker.name, target.host, target.port);
   if (blocked) return networkReason(blocked, worker.name, destination?.name ?? target.host);
   const hop: Hop = { from: worker.name, to: destination?.name ?? target.host, port: target.port };
+  const mismatch = fallback.kind === 'protocol' && destination ? revisionMismatch(worker, destination) : undefined;
+  if (mismatch) return { kind: 'protocol.revision_mismatch', detail: `${mismatch}; the worker saw: ${fallback.detail}`, hop };
   if (!fallback.kind.startsWith('auth.') || !destination) return { ...fallback, hop };
   const rejection = [...input.serviceLog(destination.name)].reverse().find((entry) => entry.event === 'auth.rejected');
   const cause = typeof rejection?.cause === 'string' ? rejection.cause : undefined;
@@ -56,6 +59,25 @@ function explain(server: McpServerReport, worker: TopologyNode, input: DiagnoseI
     }
   }
   return { kind: fallback.kind, detail, hop };
+}
+
+/**
+ * Whether the worker and a simulated MCP server share no revision, from the topology: the worker
+ * pinned (`client_revision`) to one the server's MCP_REVISIONS leaves out. A worker that
+ * negotiates speaks both. Catches what a client's words do not say (Claude Code logs a -32022
+ * answer to monitoring-ai-mcp as a bare HTTP 400).
+ */
+function revisionMismatch(worker: TopologyNode, destination: TopologyNode): string | undefined {
+  const pinned = worker.worker?.revision;
+  if (!pinned || destination.container || (destination.run !== 'monitoring-mcp' && destination.run !== 'monitoring-ai-mcp')) return undefined;
+  let speaks: readonly string[];
+  try {
+    speaks = parseMcpRevisions(destination.env[MCP_REVISIONS_ENV]);
+  } catch {
+    return undefined;
+  }
+  if (speaks.includes(pinned)) return undefined;
+  return `${destination.name} speaks MCP ${speaks.join(' and ')} (its ${MCP_REVISIONS_ENV}); the worker is pinned to ${pinned} (client_revision)`;
 }
 
 function networkReason(event: NetworkEvent, from: string, to: string): Reason {

@@ -6,3 +6,5 @@ export { compare } from './compare.ts';
 export { summarize } from './summary.ts';
 export type { RunSummary } from './summary.ts';
 export type { Hop, Reason, ServerResult, ServerOutcome, ScenarioResult } from './result.ts';
+export { withBounds } from './bounds.ts';
+export type { BoundOverrides } from './bounds.ts';

@@ -53,6 +53,11 @@ export interface ScenarioResult {
   /** The worker's init message, as the real worker prints it. */
   init: { type: 'system'; subtype: 'init'; mcp_servers: { name: string; status: McpServerStatus }[]; tools: string[] };
   elapsedMs: number;
+  /**
+   * On a virtual clock: the virtual milliseconds the worker's run jumped over, i.e. the bounds it
+   * would have waited out in real time (its inherent wait). Absent in real time.
+   */
+  waitedMs?: number;
   /** Every decision the network shim took during the run. */
   network: NetworkEvent[];
   /** Set when this runtime does not run the scenario (it brings its own server: containers only); ok stays true. */

@@ -1,6 +1,7 @@
 import os from 'node:os';
 import { claudeCodeClient, initMessage, simulatedClient, type ClientName, type WorkerClient } from '../client/index.ts';
-import { isHarnessError } from '../../common/index.ts';
+import { isHarnessError, STALL_GRACE_MS, VirtualClock } from '../../common/index.ts';
+import { MCP_RESPONSE_DELAY_ENV } from '../../mocks/monitoring-mcp/index.ts';
 import { inProcessRuntime, type Runtime } from '../runtime/index.ts';
 import type { Scenario } from '../topology/index.ts';
 import { compare } from './compare.ts';
@@ -20,6 +21,12 @@ export interface RunOptions {
    * for a dropped flow's timeout; min(8, 4 per core) with another runtime.
    */
   concurrency?: number;
+  /**
+   * `virtual` (the default where it applies: in-process with the simulated worker): each scenario
+   * runs on its own VirtualClock, so deadlines cost no wall time. `real`: real timers, as the
+   * containers runtime and real Claude Code always run.
+   */
+  time?: 'virtual' | 'real';
   /** Called as each scenario ends, in completion order. */
   onResult?: (result: ScenarioResult, done: number, total: number) => void;
 }
@@ -33,13 +40,27 @@ export interface RunOptions {
  * const result = await runScenario(scenario);
  * if (!result.ok) console.log(result.servers.flatMap((s) => s.mismatches));
  */
-export async function runScenario(scenario: Scenario, options: Pick<RunOptions, 'runtime' | 'client' | 'claudeBin'> = {}): Promise<ScenarioResult> {
+export async function runScenario(scenario: Scenario, options: Pick<RunOptions, 'runtime' | 'client' | 'claudeBin' | 'time'> = {}): Promise<ScenarioResult> {
   const started = performance.now();
   const clientName = clientOf(scenario, options);
   const base = { scenario: scenario.id, file: scenario.file, description: scenario.description, client: { name: clientName } };
+  const runtime = options.runtime ?? inProcessRuntime;
+  // Only the in-process runtime with the simulated worker can run on a scenario's own clock.
+  using clock = options.time !== 'real' && runtime === inProcessRuntime && clientName === 'simulated' && !takesWallTime(scenario) ? new VirtualClock() : undefined;
   try {
-    await using running = await (options.runtime ?? inProcessRuntime).start(scenario.topology);
+    await using running = await runtime.start(scenario.topology, clock ? { clock } : {});
     const report = await running.runWorker(workerClient(clientName, options));
+    if (clock && clock.stalls > 0) {
+      // A verdict reached by the backstop depends on wall time: not one to report as the scenario's.
+      return {
+        ...base, ok: false, servers: [], init: initMessage(report), elapsedMs: performance.now() - started, network: [...running.networkEvents()],
+        error: {
+          code: 'ERR_RUN_CLOCK_STALL',
+          message: `the virtual clock fired ${clock.stalls} deadline(s) by its real-time backstop (a request between nodes never finished, ${STALL_GRACE_MS / 1000} s past its deadline): rerun with --real-time, and report it`,
+        },
+      };
+    }
+    const waited = clock ? { waitedMs: clock.elapsed } : {};
     const servers = compare(
       diagnose({ topology: scenario.topology, report, events: running.networkEvents(), serviceLog: (node) => running.serviceLog(node) }),
       scenario.expect,
@@ -51,6 +72,7 @@ export async function runScenario(scenario: Scenario, options: Pick<RunOptions, 
       servers,
       init: initMessage(report),
       elapsedMs: performance.now() - started,
+      ...waited,
       network: [...running.networkEvents()],
     };
   } catch (error) {
@@ -146,4 +168,12 @@ function eventLoopPacer(): { wait: () => Promise<void>; busy: () => boolean } {
       }),
     busy: () => lagMs > MAX_LAG_MS,
   };
+}
+
+/**
+ * A scenario whose server is slow on purpose (monitoring-mcp's MCP_RESPONSE_DELAY_MS) needs real
+ * time: on a virtual clock an answer on its way takes no time, however long it is held.
+ */
+function takesWallTime(scenario: Scenario): boolean {
+  return scenario.topology.nodes.some((node) => node.run === 'monitoring-mcp' && Boolean(node.env[MCP_RESPONSE_DELAY_ENV]));
 }

@@ -1,4 +1,5 @@
 export { inProcessRuntime } from './inprocess.ts';
+export { FlowAccounting } from './flow-accounting.ts';
 export { containersConcurrency, containersRuntime, reusingContainersRuntime } from './containers/index.ts';
 export type { ContainersRuntime, ReusingRuntime, StartedContainersTopology } from './containers/index.ts';
 export { planUpdate } from './update-plan.ts';

@@ -1,10 +1,11 @@
-import { proxiedFetch, type LogEntry } from '../../common/index.ts';
+import { isVirtualClock, proxiedFetch, type Fetch, type LogEntry, type TimerClock } from '../../common/index.ts';
 import { simulatedClient, workerLaunch, type WorkerClient, type WorkerLaunch } from '../client/index.ts';
 import { workerTimeoutMs } from './runtime.ts';
 import { startNetwork, type StartedNetwork } from '../network/index.ts';
 import type { Topology, TopologyNode } from '../topology/index.ts';
 import { RuntimeError } from './errors.ts';
 import type { Runtime, RuntimeOptions, StartedNode, StartedTopology, TopologyEvent, TopologyEventListener, TopologyProbe, TopologyUpdate } from './runtime.ts';
+import { FlowAccounting } from './flow-accounting.ts';
 import { startNodeService, type StartedNodeService } from './services.ts';
 import { mintWorkerTokens } from './tokens.ts';
 import { planUpdate } from './update-plan.ts';
@@ -27,12 +28,21 @@ export const inProcessRuntime: Runtime = {
         `${brought.map((node) => node.name).join(', ')} ${brought.length > 1 ? 'bring their own servers' : 'brings its own server'} (image/command): run this scenario with --runtime containers`,
       );
     }
+    // On a virtual clock, every node's requests are counted so that the clock knows when only deadlines are left.
+    let resolveNode: (host: string, port: number) => string | undefined = () => undefined;
+    const accounting = isVirtualClock(options.clock) ? new FlowAccounting(options.clock, (host, port) => resolveNode(host, port)) : undefined;
     const network = await startNetwork({
       nodes: topology.nodes.map((node) => ({ identity: node.identity, firewall: node.firewall })),
       // A dropped flow fails at the scenario's bound; the worker itself waits up to its MCP_TIMEOUT.
       dropHoldMs: topology.timeoutMs,
       ...(options.clock ? { clock: options.clock } : {}),
+      ...(accounting ? { onHold: accounting.onHold } : {}),
     });
+    resolveNode = (host, port) => network.names.resolve(host, port)?.node;
+    const fetchOf = (node: string): Fetch => {
+      const fetch = proxiedFetch(network.egress(node).proxyUrl);
+      return accounting ? accounting.fetchOf(node, fetch) : fetch;
+    };
     const services = new Map<string, StartedNodeService>();
     const listeners = new Set<TopologyEventListener>();
     const emit = (event: TopologyEvent) => {
@@ -42,10 +52,11 @@ export const inProcessRuntime: Runtime = {
     const close = async () => {
       await Promise.allSettled([...services.values()].map((service) => service.close()));
       await network.close();
+      accounting?.close();
     };
     const startService = async (node: TopologyNode) => {
       const service = await startNodeService(node, {
-        fetch: proxiedFetch(network.egress(node.name).proxyUrl),
+        fetch: fetchOf(node.name),
         clock: options.clock,
       });
       services.set(node.name, service);
@@ -63,7 +74,7 @@ export const inProcessRuntime: Runtime = {
       throw new RuntimeError('ERR_RUNTIME_START', `could not start the topology: ${(error as Error).message}`, { cause: error });
     }
     let current = topology;
-    const worker = () => launchWorker(current, network, services);
+    const worker = () => launchWorker(current, network, services, accounting ? { fetch: fetchOf, clock: options.clock as TimerClock } : undefined);
     const update = async (next: Topology): Promise<TopologyUpdate> => {
       const plan = planUpdate(current, next);
       for (const node of plan.network) network.names.updateNode(node.name, { identity: node.identity, firewall: node.firewall });
@@ -129,6 +140,7 @@ async function launchWorker(
   topology: Topology,
   network: StartedNetwork,
   services: Map<string, StartedNodeService>,
+  local: { fetch: (node: string) => Fetch; clock: TimerClock } | undefined,
 ): Promise<WorkerLaunch> {
   const worker = topology.nodes.find((node) => node.run === 'worker')!;
   const spec = worker.worker!;
@@ -139,6 +151,8 @@ async function launchWorker(
     egressProxyUrl: network.egress(worker.name).proxyUrl,
     timeoutMs: workerTimeoutMs(topology),
     settings: spec.settings,
+    revision: spec.revision,
+    ...(local ? { local: { fetch: local.fetch(worker.name), clock: local.clock } } : {}),
   });
 }
 

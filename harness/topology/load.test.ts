@@ -212,6 +212,20 @@ expect:
     expect(error.message).toContain('MCP_TIMEOUT must be a positive whole number of milliseconds, got "30s"');
   });
 
+  it('names the line, the field and the known revisions of an unknown worker client_revision', async () => {
+    const error = await loadError('bad-revision.yaml', `extends: base.yaml\npatch:\n  nodes:\n    worker:\n      worker:\n        client_revision: "2025-06-18"\n`);
+    expect(error.code).toBe('ERR_SCENARIO_INVALID');
+    expect(error.location).toMatchObject({ field: 'nodes.worker.worker.client_revision', line: 6 });
+    expect(error.message).toContain('must be one of 2025-11-25, 2026-07-28');
+  });
+
+  it.each([['2025-11-25'], ['2026-07-28']])('carries a worker client_revision %s to the topology', async (revision) => {
+    const file = path.join(dir, `revision-${revision}.yaml`);
+    await writeFile(file, `extends: base.yaml\npatch:\n  nodes:\n    worker:\n      worker:\n        client_revision: "${revision}"\nexpect:\n  prometheus: connected\n`);
+    const [scenario] = await loadScenarioFile(file);
+    expect(scenario?.topology.nodes.find((node) => node.run === 'worker')?.worker?.revision).toBe(revision);
+  });
+
   it('rejects a worker config error with the worker block named', async () => {
     const error = await loadError(
       'bad-worker.yaml',

@@ -262,7 +262,7 @@ async function workerOf(worker: NonNullable<NodeSpec['worker']>, at: (...field: 
       parseWorkerSettings(await readText(settingsFile, at('worker', 'settings_file')), { file: settingsFile }),
     );
   }
-  return { servers: config.servers, env: worker.env, tokens: worker.tokens, settings, client: worker.client };
+  return { servers: config.servers, env: worker.env, tokens: worker.tokens, settings, client: worker.client, revision: worker.client_revision };
 }
 
 async function withLocation<T>(location: SourceLocation, run: () => Promise<T>): Promise<T> {

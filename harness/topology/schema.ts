@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { TOKEN_KINDS, type TokenKind } from '../../mocks/auth-server/index.ts';
 import { ClientNameSchema } from '../client/worker-client.ts';
+import { ClientRevisionSchema } from '../client/revision-negotiation.ts';
 import { PYJWT_VERSION_ENV, PyJwtVersionSchema, unknownPyJwtVersionMessage } from '../../mocks/monitoring-mcp/index.ts';
 import { isMcpRevisionsSetting, MCP_REVISIONS_ENV, unknownMcpRevisionsMessage } from '../../mocks/shared/index.ts';
 import { mcpTimeoutMs } from '../client/index.ts';
@@ -58,6 +59,11 @@ export const WorkerSchema = z.strictObject({
   settings_file: z.string().optional(),
   /** Who plays the worker: the simulated claude-worker (default) or the real Claude Code. `--client` overrides it. */
   client: ClientNameSchema.optional(),
+  /**
+   * The MCP revision the worker is pinned to: `2025-11-25` (initialize, no probe) or `2026-07-28`
+   * (server/discover, no fallback). Unset: negotiate as Claude Code 2.1.332 does.
+   */
+  client_revision: ClientRevisionSchema.optional(),
 });
 
 /** How the containers runtime knows a bring-your-own server is up: a log line (regex) or an HTTP path answering. */

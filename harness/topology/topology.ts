@@ -1,5 +1,5 @@
 import type { Firewall, NebulaVersion, NodeIdentity } from '../network/index.ts';
-import type { ClientName, McpServerConfig, WorkerSettings } from '../client/index.ts';
+import type { ClientName, ClientRevision, McpServerConfig, WorkerSettings } from '../client/index.ts';
 import type { Expectation, NodeRun, Ready, TokenSpec } from './schema.ts';
 
 /** A service as the overlay sees it: its Consul name and port, and any other names that reach it. */
@@ -19,6 +19,8 @@ export interface WorkerSpec {
   settings: WorkerSettings | undefined;
   /** Who plays the worker, when the scenario says (`client:`); the run's `--client` wins. */
   client: ClientName | undefined;
+  /** The MCP revision the worker is pinned to (`client_revision:`); undefined: negotiate as Claude Code 2.1.332. */
+  revision: ClientRevision | undefined;
 }
 
 /** A server the scenario brings itself (an image or a command) in place of a simulated service. */

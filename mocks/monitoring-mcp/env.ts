@@ -5,6 +5,13 @@ import { MonitoringMcpError } from './errors.ts';
 import type { MonitoringMcpOptions } from './monitoring-mcp.ts';
 import { parsePyJwtVersion, PYJWT_VERSION_ENV } from './pyjwt-versions.ts';
 
+/**
+ * MCP_RESPONSE_DELAY_MS: every POST held this long in wall time (a server slow under load). Work
+ * that takes wall time on purpose, so a scenario with it runs on real time, not a virtual clock
+ * (which does not move while an answer is on its way).
+ */
+export const MCP_RESPONSE_DELAY_ENV = 'MCP_RESPONSE_DELAY_MS';
+
 function flag(env: NodeJS.ProcessEnv, name: string): boolean {
   const value = (env[name] ?? '').trim().toLowerCase();
   if (['', '0', 'false', 'no', 'off'].includes(value)) return false;
@@ -23,7 +30,7 @@ function positive(env: NodeJS.ProcessEnv, name: string): number | undefined {
 /**
  * The options `main.ts` starts the server with: PORT, HOST, MCP_JWT_AUDIENCE, MCP_JWT_ISSUER,
  * MCP_JWKS_URL, MCP_JWT_VERIFY_AUDIENCE, MCP_AUTH_MODE, MCP_ALLOWED_ORIGINS, PROMETHEUS_BASE_URL,
- * PROMETHEUS_BEARER_TOKEN, MCP_JWKS_TIMEOUT_MS,
+ * PROMETHEUS_BEARER_TOKEN, MCP_JWKS_TIMEOUT_MS, MCP_RESPONSE_DELAY_MS,
  * PYJWT_VERSION (the PyJWT release whose PyJWKClient the JWKS client behaves as; default the
  * current one), MCP_REVISIONS (2025-11-25, 2026-07-28 or both, the default), MCP_AUTHORIZATION_SERVER
  * and MCP_RESOURCE_URL (RFC 9728 metadata, opt-in), and HTTP_PROXY (all outbound traffic through it).
@@ -56,5 +63,7 @@ export function monitoringMcpOptionsFromEnv(env: NodeJS.ProcessEnv = process.env
   if (env.MCP_RESOURCE_URL) options.resourceUrl = env.MCP_RESOURCE_URL;
   const timeout = positive(env, 'MCP_JWKS_TIMEOUT_MS');
   if (timeout !== undefined) options.jwksTimeoutMs = timeout;
+  const delay = positive(env, MCP_RESPONSE_DELAY_ENV);
+  if (delay !== undefined) options.responseDelayMs = delay;
   return options;
 }

@@ -38,7 +38,7 @@
  */
 export { startMonitoringMcp, MONITORING_MCP_PATH, MONITORING_MCP_SERVICE } from './monitoring-mcp.ts';
 export type { MonitoringMcpOptions, StartedMonitoringMcp } from './monitoring-mcp.ts';
-export { monitoringMcpOptionsFromEnv } from './env.ts';
+export { monitoringMcpOptionsFromEnv, MCP_RESPONSE_DELAY_ENV } from './env.ts';
 export { AUTH_MODES, AuthModeSchema, INVALID_TOKEN_BODY, MISSING_TOKEN_BODY, DEVELOPMENT_MODE_MESSAGE, monitoringMcpAuth } from './auth.ts';
 export type { AuthMode, MonitoringMcpAuthOptions } from './auth.ts';
 export { specAuth, withOwnCredentials, protectedResourceMetadata, metadataPaths, BASE_SCOPE, TOOL_SCOPES, SCOPES_SUPPORTED } from './spec-auth.ts';

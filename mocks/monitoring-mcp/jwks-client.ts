@@ -1,6 +1,6 @@
 import { importJWK } from 'jose';
 import type { CryptoKey, JWK } from 'jose';
-import { systemClock } from '../../common/index.ts';
+import { systemClock, timeoutSignal } from '../../common/index.ts';
 import type { Clock, Fetch, ServiceLog } from '../../common/index.ts';
 import { describeNetworkError, networkErrorCode } from '../shared/index.ts';
 import { MonitoringMcpError } from './errors.ts';
@@ -12,7 +12,7 @@ export interface JwksClientOptions {
   url: string;
   /** Outbound fetch; in the harness it goes through the node's network shim. */
   fetch?: Fetch;
-  /** Time source of the cache lifespan and of the unknown-kid cooldown. */
+  /** Time source of the cache lifespan, the unknown-kid cooldown and the request timeout. */
   clock?: Clock;
   /** The PyJWT release to behave as (see pyjwt-versions.ts); default the current one. */
   pyjwtVersion?: PyJwtVersion;
@@ -159,7 +159,7 @@ export class JwksClient {
           headers: { accept: 'application/json' },
           // From 2.14 PyJWT's opener refuses redirects: the 3xx itself is the answer, an HTTP error below.
           redirect: this.#behaviour.followsRedirects ? 'follow' : 'manual',
-          signal: AbortSignal.timeout(this.#timeoutMs),
+          signal: timeoutSignal(this.#clock, this.#timeoutMs),
         });
         if (!response.ok) {
           await response.body?.cancel();

@@ -52,6 +52,11 @@ export interface MonitoringMcpOptions {
    * as a 401 the worker sees, not as a race with the worker's own deadline.
    */
   jwksTimeoutMs?: number;
+  /**
+   * MCP_RESPONSE_DELAY_MS: hold every POST to the MCP endpoint this long before handling it (a
+   * server slow under load). A real timer, cleared when the client goes away.
+   */
+  responseDelayMs?: number;
   /** JWK set cache lifespan (PyJWKClient `lifespan`); default the PyJWT version's (300 s). */
   jwksLifespanSeconds?: number;
   /** Prometheus request timeout; default 10000 ms. */
@@ -157,6 +162,7 @@ export async function startMonitoringMcp(options: MonitoringMcpOptions = {}): Pr
   app.get('/', (_req, res) => {
     res.json({ service: MONITORING_MCP_SERVICE_NAME, tools: MONITORING_MCP_TOOLS });
   });
+  if (options.responseDelayMs) app.post(MONITORING_MCP_PATH, responseDelay(options.responseDelayMs));
   let prometheusFetch = fetch;
   let resource = options.resourceUrl;
   if (authMode === 'spec') {
@@ -184,7 +190,7 @@ export async function startMonitoringMcp(options: MonitoringMcpOptions = {}): Pr
   app.use(
     mcpRevisionsRouter(MONITORING_MCP_PATH, options.mcpRevisions ?? MCP_REVISIONS, () => ({
       info: { name: MONITORING_MCP_SERVICE_NAME, version: '1.0.0' },
-      register: (host) => registerMonitoringMcpTools(host, { prometheusBaseUrl: options.prometheusBaseUrl, fetch: prometheusFetch, timeoutMs: prometheusTimeoutMs, log, info: config }),
+      register: (host) => registerMonitoringMcpTools(host, { prometheusBaseUrl: options.prometheusBaseUrl, fetch: prometheusFetch, timeoutMs: prometheusTimeoutMs, clock, log, info: config }),
     })),
   );
   app.use(...jsonFallbackHandlers());
@@ -199,5 +205,17 @@ export async function startMonitoringMcp(options: MonitoringMcpOptions = {}): Pr
     jwks,
     close: () => listening.close(),
     [Symbol.asyncDispose]: () => listening.close(),
+  };
+}
+
+/** Holds each request `ms` before the next handler; a request whose client left is not handled. */
+function responseDelay(ms: number): express.RequestHandler {
+  return (req, res, next) => {
+    const timer = setTimeout(() => {
+      res.off('close', cancel);
+      if (!res.destroyed) next();
+    }, ms);
+    const cancel = () => clearTimeout(timer);
+    res.once('close', cancel);
   };
 }

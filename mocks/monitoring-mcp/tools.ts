@@ -3,7 +3,8 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { getRules, listMetrics, PrometheusError, queryPrometheus } from '../prometheus/index.ts';
 import type { PrometheusRequestOptions } from '../prometheus/index.ts';
 import { errorResult, networkErrorCode, textResult } from '../shared/index.ts';
-import type { Fetch, ServiceLog } from '../../common/index.ts';
+import { systemClock, timeoutSignal } from '../../common/index.ts';
+import type { Clock, Fetch, ServiceLog } from '../../common/index.ts';
 import type { ToolHost } from '../shared/index.ts';
 
 /** The six tools, in the order `GET /` and tools/list give them. */
@@ -17,6 +18,8 @@ export interface MonitoringMcpToolsContext {
   prometheusBaseUrl: string | undefined;
   fetch: Fetch;
   timeoutMs: number;
+  /** Whose timers run `timeoutMs`; default real time. */
+  clock?: Clock;
   log: ServiceLog;
   /** What `server_info` reports about the running configuration. */
   info: Record<string, unknown>;
@@ -32,7 +35,7 @@ async function callPrometheus(context: MonitoringMcpToolsContext, call: (baseUrl
   const baseUrl = context.prometheusBaseUrl;
   if (!baseUrl) return errorResult('PROMETHEUS_BASE_URL is not configured');
   try {
-    const data = await call(baseUrl, { fetch: context.fetch, signal: AbortSignal.timeout(context.timeoutMs) });
+    const data = await call(baseUrl, { fetch: context.fetch, signal: timeoutSignal(context.clock ?? systemClock, context.timeoutMs) });
     context.log.write('prometheus.request', { baseUrl, ok: true });
     return textResult(data);
   } catch (error) {

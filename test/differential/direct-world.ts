@@ -28,6 +28,8 @@ export interface McpBehaviour {
   delayMs?: number;
   /** Answer tools/list with HTTP 500 and a JSON-RPC error (initialize still succeeds). */
   toolsListFails?: boolean;
+  /** What the server does with a `server/discover` probe: close the connection, or never answer it. */
+  probe?: 'reset' | 'silent';
 }
 /** `silent`: accepts the TCP connection and never answers. `refused`: nothing listens. `dropped`: the firewall drops the flow. */
 export type Behaviour = McpBehaviour | { kind: 'silent' } | { kind: 'refused' } | { kind: 'dropped' };
@@ -154,6 +156,11 @@ function mcpApp(name: string, behaviour: McpBehaviour, seen: Post[]): express.Ex
   app.post('/mcp', express.json(), async (req, res) => {
     const method = typeof req.body?.method === 'string' ? req.body.method : Array.isArray(req.body) ? 'batch' : '?';
     seen.push({ method, authorization: req.headers.authorization, probe: req.get('x-probe'), params: req.body?.params, protocolVersion: req.get('mcp-protocol-version') });
+    if (method === 'server/discover' && behaviour.probe === 'reset') {
+      req.socket.destroy();
+      return;
+    }
+    if (method === 'server/discover' && behaviour.probe === 'silent') return;
     if (behaviour.delayMs) await new Promise((resolve) => setTimeout(resolve, behaviour.delayMs));
     if (res.destroyed) return;
     const auth = behaviour.auth;

@@ -38,6 +38,7 @@ export function claudeCodeClient(options: ClaudeCodeClientOptions = {}): WorkerC
   return {
     name: 'claude-code',
     async run(launch: WorkerLaunch): Promise<WorkerReport> {
+      if (launch.local) throw new ClientError('ERR_CLIENT_ARGUMENT', 'Claude Code runs in real time: start the topology without a virtual clock');
       const binary = await resolveClaudeBinary({ bin: options.bin });
       const mcpTimeout = claudeMcpTimeout(launch);
       const run = await runClaudeUntilInit({
@@ -97,6 +98,20 @@ function isolateFor(launch: WorkerLaunch, options: ClaudeCodeClientOptions): { e
 }
 
 /**
+ * A pinned revision as Claude Code takes it: `MCP_PROTOCOL_NEGOTIATION=legacy` sends `initialize`
+ * without the server/discover probe (read in its 2.1.332 bundle: `legacy` or `auto`, nothing
+ * else). It has no setting for 2026-07-28 without the fallback.
+ */
+function negotiationEnv(launch: WorkerLaunch): Record<string, string> {
+  if (launch.revision === undefined) return {};
+  if (launch.revision === '2025-11-25') return { MCP_PROTOCOL_NEGOTIATION: 'legacy' };
+  throw new ClientError(
+    'ERR_CLIENT_ARGUMENT',
+    `client_revision ${launch.revision}: Claude Code cannot be pinned to it (its MCP_PROTOCOL_NEGOTIATION takes legacy or auto); run this scenario with --client simulated, or use client_revision 2025-11-25 or none`,
+  );
+}
+
+/**
  * Only what the worker has, plus what keeps the run keyless, quiet and behind its egress. PATH is
  * the launcher's: this machine's, or the container's.
  */
@@ -106,6 +121,7 @@ function claudeEnv(launch: WorkerLaunch, mcpTimeoutMs: number): Record<string, s
   return {
     ...env,
     MCP_TIMEOUT: String(mcpTimeoutMs),
+    ...negotiationEnv(launch),
     DISABLE_TELEMETRY: '1',
     DISABLE_AUTOUPDATER: '1',
     DISABLE_ERROR_REPORTING: '1',

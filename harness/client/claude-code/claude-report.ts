@@ -118,6 +118,7 @@ function reasonOf(status: 'failed' | 'needs-auth' | 'pending', logs: ClaudeMcpLo
   if (/ECONNREFUSED/.test(text)) return { kind: 'network.refused', detail };
   if (/ECONNRESET|socket connection was closed/i.test(text)) return { kind: 'network.refused', detail };
   if (/ENOTFOUND|EAI_AGAIN|getaddrinfo|resolve host|no such host/i.test(text)) return { kind: 'network.no_such_host', detail };
+  if (/-32022|Unsupported protocol version|did not offer pinned protocol version/i.test(all)) return { kind: 'protocol.revision_mismatch', detail };
   if (/timed? ?out|timeout/i.test(text)) return { kind: 'timeout', detail };
   return { kind: 'protocol', detail };
 }

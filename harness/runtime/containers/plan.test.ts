@@ -68,6 +68,13 @@ describe('planTopology', () => {
     expect(worker.env).toMatchObject({ MONITORING_AI_MCP_URL: 'http://monitoring-ai-mcp.service.dev-us-east-1.consul:8000' });
   });
 
+  it("hands the worker its pinned MCP revision (client_revision) in WORKER_CLIENT_REVISION, and none when it negotiates", async () => {
+    const pinned = planTopology((await load('incidents/2026-12-01-mcp-2026-07-28/0-new-only-servers.yaml')).topology, options);
+    expect(pinned.worker.env.WORKER_CLIENT_REVISION).toBe('2025-11-25');
+    const negotiating = planTopology((await load('incidents/2026-12-01-mcp-2026-07-28/2-worker-negotiates.yaml')).topology, options);
+    expect(negotiating.worker.env).not.toHaveProperty('WORKER_CLIENT_REVISION');
+  });
+
   it('runs a brought server as given, its env over the proxy settings, and sends the shim to its container port', async () => {
     const { topology } = await load('byo/echo-mcp-token-required.yaml');
     const brought = { ...topology.nodes.find((node) => node.name === 'monitoring-mcp')! };

@@ -1,5 +1,5 @@
 import os from 'node:os';
-import type { McpServerConfig } from '../../client/index.ts';
+import { WORKER_REVISION_ENV, type McpServerConfig } from '../../client/index.ts';
 import type { ShimConfig } from '../../network/index.ts';
 import type { Ready, Topology, TopologyNode } from '../../topology/index.ts';
 import { authServerIssuer } from '../tokens.ts';
@@ -153,6 +153,7 @@ export function planTopology(topology: Topology, options: PlanOptions): Topology
       WORKER_CONFIG: WORKER_CONFIG_PATH,
       WORKER_CONFIG_FORMAT: 'claude-json',
       ...(spec.settings ? { WORKER_SETTINGS: WORKER_SETTINGS_PATH } : {}),
+      ...(spec.revision ? { [WORKER_REVISION_ENV]: spec.revision } : {}),
       ...proxyEnv,
     },
     ready: { log: '"type":"harness_report"' },

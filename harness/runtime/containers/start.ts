@@ -453,6 +453,7 @@ async function launchWorker(topology: Topology, plan: TopologyPlan, ports: Map<s
     egressProxyUrl: `http://${plan.shimName}:${plan.proxyPort}`,
     timeoutMs: workerTimeoutMs(topology),
     settings: spec.settings,
+    revision: spec.revision,
   });
 }
 
