@@ -26,7 +26,8 @@ export function proxyDispatcher(proxyUrl: string): ProxyAgent {
  */
 export function proxiedFetch(proxyUrl: string | undefined): Fetch {
   if (!proxyUrl) return globalThis.fetch;
-  const dispatcher = proxyDispatcher(proxyUrl);
+  // Made on the first request: most nodes (an auth server, a Prometheus) never fetch, and a topology makes one fetch per node.
+  let dispatcher: ProxyAgent | undefined;
   return ((input: Parameters<Fetch>[0], init?: Parameters<Fetch>[1]) =>
-    undiciFetch(input as never, { ...(init as object), dispatcher } as never)) as unknown as Fetch;
+    undiciFetch(input as never, { ...(init as object), dispatcher: (dispatcher ??= proxyDispatcher(proxyUrl)) } as never)) as unknown as Fetch;
 }

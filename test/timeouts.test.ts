@@ -1,15 +1,15 @@
 // The scenario's bound (timeout_ms) ends flows the network drops; servers that answer are waited
 // for up to the worker's MCP_TIMEOUT (Claude Code's default 30 s), so a slow but healthy server,
 // as on a busy machine, is never failed for being slow.
-import http from 'node:http';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { startMonitoringAiMcp, loadFixtures } from '../mocks/monitoring-ai-mcp/index.ts';
-import { disposable, listen, proxiedFetch } from '../common/index.ts';
+import { proxiedFetch } from '../common/index.ts';
 import { connectWorker } from '../harness/client/index.ts';
 import { parseFirewall, startNetwork } from '../harness/network/index.ts';
 import { runScenario } from '../harness/runner/index.ts';
 import { loadScenarioFile } from '../harness/topology/index.ts';
+import { startSlowFront } from './slow-front.ts';
 
 const file = path.resolve(import.meta.dirname, '../scenarios/incidents/2025-10-01-prometheus-mcp/0-as-reported.yaml');
 
@@ -20,23 +20,6 @@ async function asReported(changes: { timeoutMs?: number; workerEnv?: Record<stri
     node.run === 'worker' && changes.workerEnv ? { ...node, worker: { ...node.worker!, env: { ...node.worker!.env, ...changes.workerEnv } } } : node,
   );
   return { ...scenario!, topology: { ...topology, nodes, timeoutMs: changes.timeoutMs ?? topology.timeoutMs } };
-}
-
-/** An HTTP front that answers every request `delayMs` late, passing it on to `target`. */
-async function startSlowFront(target: string, delayMs: number) {
-  const upstream = new URL(target);
-  return disposable(
-    await listen((req, res) => {
-      setTimeout(() => {
-        const forward = http.request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
-          res.writeHead(answer.statusCode ?? 502, answer.headers);
-          answer.pipe(res);
-        });
-        forward.on('error', () => res.destroy());
-        req.pipe(forward);
-      }, delayMs);
-    }),
-  );
 }
 
 describe('a dropped flow', () => {

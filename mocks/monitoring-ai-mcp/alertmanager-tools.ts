@@ -59,6 +59,26 @@ function silenceState(startsAt: number, endsAt: number, now: number): Silence['s
   return startsAt > now ? 'pending' : 'active';
 }
 
+// Argument schemas, built once per process: the server registers its tools anew for every request
+// (stateless mode, a server per request), and zod schemas are only read, never changed.
+const INPUTS = {
+  list_alerts: {
+    filter: z.array(z.string()).optional(),
+    active: z.boolean().default(true),
+    silenced: z.boolean().default(true),
+    inhibited: z.boolean().default(true),
+  },
+  get_alert_groups: {},
+  list_silences: { filter: z.array(z.string()).optional() },
+  create_silence: {
+    matchers: z.array(MatcherSchema).min(1),
+    startsAt: z.string().optional(),
+    endsAt: z.string().optional(),
+    createdBy: z.string().min(1),
+    comment: z.string().min(1),
+  },
+};
+
 /**
  * Registers the alertmanager toolset (Alertmanager API v2 shapes), answering from
  * `fixtures.alertmanager` plus the silences created so far.
@@ -74,12 +94,7 @@ export function registerAlertmanagerTools(server: ToolHost, context: Alertmanage
     'list_alerts',
     {
       description: 'List alerts, optionally filtered by matchers like `alertname="HighErrorRate"`.',
-      inputSchema: {
-        filter: z.array(z.string()).optional(),
-        active: z.boolean().default(true),
-        silenced: z.boolean().default(true),
-        inhibited: z.boolean().default(true),
-      },
+      inputSchema: INPUTS.list_alerts,
     },
     ({ filter, active, silenced, inhibited }) => {
       const matchers = parseFilters(filter);
@@ -98,7 +113,7 @@ export function registerAlertmanagerTools(server: ToolHost, context: Alertmanage
 
   server.registerTool(
     'get_alert_groups',
-    { description: 'List alert groups (grouped by alertname, as the default route does).', inputSchema: {} },
+    { description: 'List alert groups (grouped by alertname, as the default route does).', inputSchema: INPUTS.get_alert_groups },
     () => {
       const groups = new Map<string, Alert[]>();
       for (const alert of alerts) {
@@ -117,7 +132,7 @@ export function registerAlertmanagerTools(server: ToolHost, context: Alertmanage
 
   server.registerTool(
     'list_silences',
-    { description: 'List silences, optionally filtered by matchers on their own matchers.', inputSchema: { filter: z.array(z.string()).optional() } },
+    { description: 'List silences, optionally filtered by matchers on their own matchers.', inputSchema: INPUTS.list_silences },
     ({ filter }) => {
       const matchers = parseFilters(filter);
       if (typeof matchers === 'string') return errorResult(matchers);
@@ -133,13 +148,7 @@ export function registerAlertmanagerTools(server: ToolHost, context: Alertmanage
     'create_silence',
     {
       description: 'Create a silence. startsAt defaults to now, endsAt to one hour after startsAt (RFC 3339 times).',
-      inputSchema: {
-        matchers: z.array(MatcherSchema).min(1),
-        startsAt: z.string().optional(),
-        endsAt: z.string().optional(),
-        createdBy: z.string().min(1),
-        comment: z.string().min(1),
-      },
+      inputSchema: INPUTS.create_silence,
     },
     ({ matchers, startsAt, endsAt, createdBy, comment }) => {
       const now = context.clock.now();

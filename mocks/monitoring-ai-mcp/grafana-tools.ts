@@ -6,6 +6,15 @@ import type { Fixtures } from './fixtures.ts';
 /** Tool names of the grafana toolset, in the order tools/list gives them. */
 export const GRAFANA_TOOLS = ['search_dashboards', 'get_dashboard_by_uid', 'list_datasources', 'query_prometheus'] as const;
 
+// Argument schemas, built once per process: the server registers its tools anew for every request
+// (stateless mode, a server per request), and zod schemas are only read, never changed.
+const INPUTS = {
+  search_dashboards: { query: z.string().optional(), tag: z.string().optional() },
+  get_dashboard_by_uid: { uid: z.string() },
+  list_datasources: { type: z.string().optional() },
+  query_prometheus: { datasourceUid: z.string(), expr: z.string().min(1) },
+};
+
 /**
  * Registers the grafana toolset (names and arguments after grafana/mcp-grafana), answering from
  * `fixtures.grafana`.
@@ -20,7 +29,7 @@ export function registerGrafanaTools(server: ToolHost, fixtures: Fixtures): void
     'search_dashboards',
     {
       description: 'Search for Grafana dashboards by a query string (title substring) and/or tag.',
-      inputSchema: { query: z.string().optional(), tag: z.string().optional() },
+      inputSchema: INPUTS.search_dashboards,
     },
     ({ query, tag }) => {
       const needle = query?.toLowerCase() ?? '';
@@ -33,7 +42,7 @@ export function registerGrafanaTools(server: ToolHost, fixtures: Fixtures): void
 
   server.registerTool(
     'get_dashboard_by_uid',
-    { description: 'Retrieves the complete dashboard, including panels, by its UID.', inputSchema: { uid: z.string() } },
+    { description: 'Retrieves the complete dashboard, including panels, by its UID.', inputSchema: INPUTS.get_dashboard_by_uid },
     ({ uid }) => {
       const dashboard = dashboards.find((d) => d.uid === uid);
       if (!dashboard) return errorResult(`get dashboard by uid ${uid}: Dashboard not found`);
@@ -44,7 +53,7 @@ export function registerGrafanaTools(server: ToolHost, fixtures: Fixtures): void
 
   server.registerTool(
     'list_datasources',
-    { description: 'List available Grafana datasources, optionally of one type.', inputSchema: { type: z.string().optional() } },
+    { description: 'List available Grafana datasources, optionally of one type.', inputSchema: INPUTS.list_datasources },
     ({ type }) => textResult(datasources.filter((d) => type === undefined || d.type === type)),
   );
 
@@ -52,7 +61,7 @@ export function registerGrafanaTools(server: ToolHost, fixtures: Fixtures): void
     'query_prometheus',
     {
       description: 'Query Prometheus through a Grafana datasource (instant query).',
-      inputSchema: { datasourceUid: z.string(), expr: z.string().min(1) },
+      inputSchema: INPUTS.query_prometheus,
     },
     ({ datasourceUid, expr }) => {
       const datasource = datasources.find((d) => d.uid === datasourceUid);

@@ -55,6 +55,17 @@ function parseTime(time: string): number | undefined {
   return Number.isNaN(ms) ? undefined : ms;
 }
 
+// Argument schemas, built once per process: the server registers its tools anew for every request
+// (stateless mode, a server per request), and zod schemas are only read, never changed.
+const INPUTS = {
+  hello_world: { name: z.string().optional() },
+  echo: { message: z.string() },
+  server_info: {},
+  prometheus_query: { query: z.string().min(1), time: z.string().optional() },
+  get_rules: { type: z.enum(['alert', 'record']).optional() },
+  list_metrics: {},
+};
+
 /**
  * Registers monitoring-mcp's six tools: three trivial ones and three that call the Prometheus
  * HTTP API (`/api/v1/query`, `/api/v1/rules`, `/api/v1/label/__name__/values`).
@@ -65,22 +76,22 @@ function parseTime(time: string): number | undefined {
 export function registerMonitoringMcpTools(server: ToolHost, context: MonitoringMcpToolsContext): void {
   server.registerTool(
     'hello_world',
-    { description: 'Say hello.', inputSchema: { name: z.string().optional() } },
+    { description: 'Say hello.', inputSchema: INPUTS.hello_world },
     ({ name }) => textResult(`Hello, ${name ?? 'World'}!`),
   );
   server.registerTool(
     'echo',
-    { description: 'Echo the message back.', inputSchema: { message: z.string() } },
+    { description: 'Echo the message back.', inputSchema: INPUTS.echo },
     ({ message }) => textResult(message),
   );
-  server.registerTool('server_info', { description: 'Information about this MCP server.', inputSchema: {} }, () =>
+  server.registerTool('server_info', { description: 'Information about this MCP server.', inputSchema: INPUTS.server_info }, () =>
     textResult({ name: MONITORING_MCP_SERVICE_NAME, tools: MONITORING_MCP_TOOLS, ...context.info }),
   );
   server.registerTool(
     'prometheus_query',
     {
       description: 'Run an instant PromQL query against Prometheus.',
-      inputSchema: { query: z.string().min(1), time: z.string().optional() },
+      inputSchema: INPUTS.prometheus_query,
     },
     ({ query, time }) => {
       const at = time === undefined ? undefined : parseTime(time);
@@ -90,10 +101,10 @@ export function registerMonitoringMcpTools(server: ToolHost, context: Monitoring
   );
   server.registerTool(
     'get_rules',
-    { description: 'List Prometheus alerting and recording rules.', inputSchema: { type: z.enum(['alert', 'record']).optional() } },
+    { description: 'List Prometheus alerting and recording rules.', inputSchema: INPUTS.get_rules },
     ({ type }) => callPrometheus(context, async (baseUrl, options) => ({ groups: await getRules(baseUrl, type === undefined ? options : { ...options, type }) })),
   );
-  server.registerTool('list_metrics', { description: 'List all metric names known to Prometheus.', inputSchema: {} }, () =>
+  server.registerTool('list_metrics', { description: 'List all metric names known to Prometheus.', inputSchema: INPUTS.list_metrics }, () =>
     callPrometheus(context, (baseUrl, options) => listMetrics(baseUrl, options)),
   );
 }

@@ -83,7 +83,8 @@ export async function startPrometheus(options: PrometheusOptions = {}): Promise<
   const clock = options.clock ?? systemClock;
   const fixture =
     typeof options.fixture === 'string' ? loadPrometheusFixture(options.fixture) : (options.fixture ?? loadPrometheusFixture());
-  const handlers = prometheusHandlers({ fixture, clock });
+  // Built on the first request: msw's handlers take a stack trace each, and in a topology most Prometheus servers are never asked.
+  let handlers: ReturnType<typeof prometheusHandlers> | undefined;
   const log = new ServiceLog('prometheus', clock, options.log);
   let origin = 'http://127.0.0.1';
 
@@ -96,7 +97,7 @@ export async function startPrometheus(options: PrometheusOptions = {}): Promise<
     let response: Response;
     try {
       const request = toFetchRequest(req, origin, controller.signal);
-      const matched = await getResponse(handlers, request);
+      const matched = await getResponse((handlers ??= prometheusHandlers({ fixture, clock })), request);
       if (matched) {
         response = matched;
       } else {
