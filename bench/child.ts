@@ -1,6 +1,6 @@
 // One measurement in a fresh process: `node bench/child.ts <part> '<json args>'`. Prints one result
 // line (RESULT_MARK + JSON) with the part's figures and the process's own peak RSS and CPU.
-import { measureBlockedFlow, measureClients, measureContainers, measureHandshakes, measureScenarioRun, processFigures } from './index.ts';
+import { measureBlockedFlow, measureClients, measureContainers, measureContainersRun, measureHandshakes, measureScenarioRun, processFigures } from './index.ts';
 import { RESULT_MARK } from './measure.ts';
 
 const parts: Record<string, (args: never) => Promise<object>> = {
@@ -8,6 +8,7 @@ const parts: Record<string, (args: never) => Promise<object>> = {
   scenarios: measureScenarioRun,
   blocked: measureBlockedFlow,
   containers: measureContainers,
+  'containers-run': measureContainersRun,
   clients: measureClients,
 };
 

@@ -6,7 +6,7 @@ import type { Runtime } from '../harness/runtime/index.ts';
 import { runScenario } from '../harness/runner/index.ts';
 import { loadScenarioFile } from '../harness/topology/index.ts';
 import { SCENARIOS_DIR } from './generate.ts';
-import { round } from './measure.ts';
+import { percentile, round } from './measure.ts';
 
 export type ContainersFigures =
   | { skipped: string }
@@ -65,4 +65,70 @@ async function containersRuntime(): Promise<Runtime | string> {
   const runtimes = (await import('../harness/runtime/index.ts')) as Record<string, unknown>;
   const runtime = runtimes.containersRuntime as Runtime | undefined;
   return runtime && typeof runtime.start === 'function' ? runtime : 'harness/runtime does not export containersRuntime';
+}
+
+export interface ContainersRunArgs {
+  /** Reuse started containers across scenarios (reusingContainersRuntime), or start each anew. */
+  reuse: boolean;
+}
+
+export type ContainersRunFigures =
+  | { skipped: string }
+  | {
+      reuse: boolean;
+      scenarios: number;
+      passed: number;
+      failed: string[];
+      skipped: number;
+      /** `runScenarios` over all of scenarios/ in containers, from the first start to the last close. */
+      wallMs: number;
+      /** Each scenario's own elapsedMs (up or reset, worker, diagnosis). */
+      perScenario: { medianMs: number; p90Ms: number; maxMs: number };
+      /** With reuse: topologies started, scenarios that ran on a reused one, services restarted for an env. */
+      pool?: { started: number; reused: number; restartedServices: number };
+      /** Scenarios whose per-server status, reason kind and hop differ from the in-process run's (none skipped there). */
+      differFromInProcess: string[];
+      /** Every scenario's elapsedMs, by id. */
+      elapsedMs: Record<string, number>;
+    };
+
+/**
+ * Part 7 (opt-in: `--only containers-run`, several minutes): all of scenarios/ with `--runtime
+ * containers`, with or without reuse, beside the in-process verdicts of the same scenarios.
+ */
+export async function measureContainersRun(args: ContainersRunArgs): Promise<ContainersRunFigures> {
+  const runtime = await containersRuntime();
+  if (typeof runtime === 'string') return { skipped: runtime };
+  const { inProcessRuntime, reusingContainersRuntime } = await import('../harness/runtime/index.ts');
+  const { runScenarios } = await import('../harness/runner/index.ts');
+  const { resolveScenarioArgs } = await import('../harness/topology/index.ts');
+  const scenarios = await resolveScenarioArgs([], { root: SCENARIOS_DIR });
+  const inProcess = await runScenarios(scenarios, { runtime: inProcessRuntime });
+  const started = performance.now();
+  let results: Awaited<ReturnType<typeof runScenarios>>;
+  let pool: { started: number; reused: number; restartedServices: number } | undefined;
+  if (args.reuse) {
+    await using reusing = reusingContainersRuntime();
+    results = await runScenarios(scenarios, { runtime: reusing });
+    pool = reusing.stats();
+  } else {
+    results = await runScenarios(scenarios, { runtime });
+  }
+  const wallMs = performance.now() - started;
+  const verdicts = (result: (typeof results)[number]) =>
+    JSON.stringify(result.servers.map((server) => [server.name, server.status, server.reason?.kind, server.reason?.hop ? `${server.reason.hop.from}->${server.reason.hop.to}` : null]));
+  const differ = results.filter((result, index) => !inProcess[index]!.skipped && verdicts(result) !== verdicts(inProcess[index]!)).map((result) => result.scenario);
+  const times = results.map((result) => result.elapsedMs);
+  return {
+    reuse: args.reuse,
+    scenarios: results.length,
+    passed: results.filter((result) => result.ok && !result.skipped).length,
+    failed: results.filter((result) => !result.ok).map((result) => `${result.scenario}${result.error ? ` (${result.error.code})` : ''}`),
+    skipped: results.filter((result) => result.skipped).length,
+    wallMs: round(wallMs),
+    perScenario: { medianMs: round(percentile(times, 50)), p90Ms: round(percentile(times, 90)), maxMs: round(Math.max(...times)) },
+    ...(pool ? { pool } : {}),
+    differFromInProcess: differ,
+    elapsedMs: Object.fromEntries(results.map((result) => [result.scenario, round(result.elapsedMs)])),
+  };
 }

@@ -2,7 +2,8 @@
 // `npm run bench`: measures the harness beside the work it wraps and prints one table per part, then
 // the targets; writes everything to bench/results/latest.json. Every measurement runs in a fresh
 // Node process (bench/child.ts), so peak RSS and CPU are its own. Usage:
-//   node bench/run.ts [--only handshake,throughput,scaling,blocked,clients,containers] [--out file.json]
+//   node bench/run.ts [--only handshake,throughput,scaling,blocked,clients,containers,containers-run] [--out file.json]
+// containers-run (all of scenarios/ in containers, with and without reuse: about 15 minutes on 2 cores) runs only when named.
 import { execFileSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -12,13 +13,15 @@ import { parseArgs } from 'node:util';
 import Table from 'cli-table3';
 import type { BlockedRow } from './blocked.ts';
 import type { ClientsRow } from './clients.ts';
-import type { ContainersFigures } from './containers.ts';
+import type { ContainersFigures, ContainersRunFigures } from './containers.ts';
 import type { HandshakeFigures } from './handshake.ts';
 import { inChild, machine, round, type ChildFigures } from './measure.ts';
 import type { ScenarioRunArgs, ScenarioRunFigures } from './scenarios.ts';
 
 const PARTS = ['handshake', 'throughput', 'scaling', 'blocked', 'clients', 'containers'] as const;
-type Part = (typeof PARTS)[number];
+/** Parts that run only when named in --only (they take minutes). */
+const OPT_IN = ['containers-run'] as const;
+type Part = (typeof PARTS)[number] | (typeof OPT_IN)[number];
 /**
  * On a machine with plenty of memory V8 lets the young generation and the old generation grow far
  * beyond what the harness keeps alive; these two flags keep the heap near it. Part 3 measures them
@@ -32,8 +35,8 @@ const { values } = parseArgs({
 });
 const only = new Set((values.only?.split(',') ?? PARTS).map((part) => part.trim()));
 for (const part of only) {
-  if (PARTS.includes(part as Part)) continue;
-  process.stderr.write(`bench: --only: unknown part "${part}"; parts: ${PARTS.join(', ')}\n`);
+  if ([...PARTS, ...OPT_IN].includes(part as Part)) continue;
+  process.stderr.write(`bench: --only: unknown part "${part}"; parts: ${[...PARTS, ...OPT_IN].join(', ')}\n`);
   process.exit(2);
 }
 const wanted = (part: Part) => only.has(part);
@@ -222,6 +225,42 @@ if (wanted('containers')) {
     targets.push({ target: 'containers topology ready < 10 s', measured: ms(figures.readyMs), met: figures.readyMs < 10_000 });
   }
   out(t.toString());
+}
+
+if (wanted('containers-run')) {
+  const t = table(['7. all of scenarios/ in containers', 'wall', 'per scenario: median', 'p90', 'max', 'passed', 'failed', 'topologies started / reused', 'verdicts as in-process']);
+  const runs: Record<string, ContainersRunFigures | { failed: string }> = {};
+  for (const reuse of [true, false]) {
+    progress(`7 containers-run: all of scenarios/ in containers, ${reuse ? 'reusing containers' : 'each scenario on its own (--no-reuse)'}`);
+    let figures: ContainersRunFigures | { failed: string };
+    try {
+      figures = await inChild<ContainersRunFigures>('containers-run', { reuse }, 1_800_000);
+    } catch (error) {
+      figures = { failed: (error as Error).message.split('\n').slice(0, 6).join(' ') };
+    }
+    runs[reuse ? 'reuse' : 'noReuse'] = figures;
+    const name = reuse ? 'reuse (default)' : '--no-reuse';
+    if ('skipped' in figures && typeof figures.skipped === 'string') t.push([name, `skipped: ${figures.skipped}`, '', '', '', '', '', '', '']);
+    else if ('failed' in figures && typeof figures.failed === 'string') t.push([name, `failed: ${figures.failed}`, '', '', '', '', '', '', '']);
+    else {
+      const f = figures as unknown as Exclude<ContainersRunFigures, { skipped: string }>;
+      t.push([
+        name,
+        ms(f.wallMs),
+        ms(f.perScenario.medianMs),
+        ms(f.perScenario.p90Ms),
+        ms(f.perScenario.maxMs),
+        `${f.passed} (+${f.skipped} skipped)`,
+        f.failed.length === 0 ? '0' : f.failed.join(', '),
+        f.pool ? `${f.pool.started} / ${f.pool.reused} (${f.pool.restartedServices} services restarted)` : `${f.scenarios} / 0`,
+        f.differFromInProcess.length === 0 ? 'all' : `differ: ${f.differFromInProcess.join(', ')}`,
+      ]);
+      if (reuse) targets.push({ target: 'all of scenarios/ in containers < 3 min, verdicts as in-process', measured: `${ms(f.wallMs)}, ${f.differFromInProcess.length} differ`, met: f.wallMs < 180_000 && f.differFromInProcess.length === 0 && f.failed.length === 0 });
+    }
+  }
+  results.containersRun = runs;
+  out(t.toString());
+  out('   runScenarios over all of scenarios/ with the containers runtime; per scenario: its own elapsedMs (up or reset, worker, diagnosis)');
 }
 
 const m = results.machine as ReturnType<typeof machine>;

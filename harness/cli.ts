@@ -11,7 +11,7 @@ import { isHarnessError } from '../common/index.ts';
 import { runFirewallCheck } from './network/index.ts';
 import { formatExplanation, formatScenarioTable, toJUnitXml, toJsonReport, toMermaid } from './report/index.ts';
 import { runScenario, runScenarios, summarize, withBounds, type BoundOverrides, type ScenarioResult } from './runner/index.ts';
-import { containersRuntime, inProcessRuntime, type Runtime } from './runtime/index.ts';
+import { containersConcurrency, containersRuntime, inProcessRuntime, reusingContainersRuntime, type Runtime } from './runtime/index.ts';
 import { loadScenarioFile, requiredRuntime, resolveScenarioArgs, scenarioId, type RequiredRuntime, type Scenario } from './topology/index.ts';
 import { checkUserFiles, formatNewIncident, formatProvenance, newIncident, type UserFlags } from './incident/index.ts';
 import { upCommand } from './up/index.ts';
@@ -77,7 +77,7 @@ function progress(enabled: boolean) {
 
 async function run(
   targets: string[],
-  options: ClientFlags & BoundOverrides & { json?: boolean; junit?: string; root: string; runtime: string; concurrency?: number; realTime?: boolean },
+  options: ClientFlags & BoundOverrides & { json?: boolean; junit?: string; root: string; runtime: string; concurrency?: number; realTime?: boolean; reuse: boolean },
 ) {
   const scenarios = (await resolveScenarioArgs(targets, { root: options.root })).map((scenario) => withBounds(scenario, options));
   if (scenarios.length === 0) {
@@ -85,8 +85,10 @@ async function run(
     return EXIT_USAGE;
   }
   const tty = Boolean(process.stderr.isTTY) && !process.env.CI;
+  // Containers are reused across the run's scenarios unless --no-reuse; everything goes when the run ends.
+  await using reusing = options.runtime === 'containers' && options.reuse ? reusingContainersRuntime({ ...(options.concurrency === undefined ? {} : { capacity: Math.min(options.concurrency, containersConcurrency()) }) }) : undefined;
   const results = await runScenarios(scenarios, {
-    runtime: await runtimeNamed(options.runtime),
+    runtime: reusing ?? (await runtimeNamed(options.runtime)),
     ...clientOptions(options),
     ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
     ...(options.realTime ? { time: 'real' as const } : {}),
@@ -300,6 +302,7 @@ function program(): Command {
     .option('--mcp-timeout <ms>', "the worker's MCP_TIMEOUT (Claude Code's default: 30000)", wholeNumber(1))
     .option('--jwks-timeout-ms <ms>', "monitoring-mcp's MCP_JWKS_TIMEOUT_MS (PyJWKClient's default: 30000)", wholeNumber(1))
     .option('--real-time', 'in-process too, wait out every bound in real time instead of on a virtual clock')
+    .option('--no-reuse', 'containers: start every scenario on its own containers instead of reusing those of an earlier scenario')
     .addOption(root())
     .addOption(runtime())
     .addOption(client())

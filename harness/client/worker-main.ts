@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
-import { proxiedFetch } from '../../common/index.ts';
+import { fetch as undiciFetch } from 'undici';
+import { proxyDispatcher, type Fetch } from '../../common/index.ts';
 import { connectWorker } from './connect-worker.ts';
 import { ClientError } from './errors.ts';
 import { mcpTimeoutMs } from './mcp-timeout.ts';
@@ -57,14 +58,24 @@ export async function runWorkerMain(env: NodeJS.ProcessEnv, io: WorkerMainIo = d
   const revision = env[WORKER_REVISION_ENV] ? ClientRevisionSchema.safeParse(env[WORKER_REVISION_ENV]) : undefined;
   if (revision && !revision.success) throw new ClientError('ERR_CLIENT_ARGUMENT', `${WORKER_REVISION_ENV} ${revision.error.issues[0]?.message ?? 'is unknown'}`);
   const proxy = env.HTTP_PROXY || env.http_proxy;
-  const report = await connectWorker({
-    servers: config.servers,
-    env,
-    timeoutMs,
-    revision: revision?.data,
-    ...(proxy ? { fetch: proxiedFetch(proxy) } : {}),
-    ...(settings ? { settings } : {}),
-  });
+  // Its own connections, closed when the run ends (a long-lived worker process runs many).
+  const dispatcher = proxy ? proxyDispatcher(proxy) : undefined;
+  const fetch = dispatcher
+    ? (((input: Parameters<Fetch>[0], init?: Parameters<Fetch>[1]) => undiciFetch(input as never, { ...(init as object), dispatcher } as never)) as unknown as Fetch)
+    : undefined;
+  let report: WorkerReport;
+  try {
+    report = await connectWorker({
+      servers: config.servers,
+      env,
+      timeoutMs,
+      revision: revision?.data,
+      ...(fetch ? { fetch } : {}),
+      ...(settings ? { settings } : {}),
+    });
+  } finally {
+    await dispatcher?.destroy();
+  }
   io.write(JSON.stringify(initMessage(report)));
   io.write(formatMcpServersLine(report));
   io.write(JSON.stringify({ type: 'harness_report', report }));

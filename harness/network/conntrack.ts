@@ -51,6 +51,11 @@ export class Conntrack {
   }
 
   /** Entries `node`'s table holds (expired ones the wheel has not yet removed included, as in Nebula). */
+  /** Forgets every tracked flow of every node, as a fresh Nebula would start with none. */
+  clear(): void {
+    this.#tables.clear();
+  }
+
   size(node: string): number {
     return this.#tables.get(node)?.entries.size ?? 0;
   }

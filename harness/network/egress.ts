@@ -99,6 +99,12 @@ export interface StartedNetwork extends AsyncDisposable {
   /** Registers a service after the network started (its real port comes from listen(0)). */
   addService(node: string, service: NetworkService): void;
   readonly names: NameRegistry;
+  /**
+   * Ends every connection through the network (tunnels, held drops, kept-alive ones) and forgets
+   * every conntrack entry, as if each node's Nebula had just started; the egresses keep listening.
+   * What the containers runtime does between two scenarios on the same shim.
+   */
+  reset(): void;
   close(): Promise<void>;
 }
 
@@ -429,6 +435,12 @@ export async function startNetwork(options: StartNetworkOptions): Promise<Starte
     throw error;
   }
 
+  const reset = () => {
+    for (const socket of [...held.keys()]) unhold(socket);
+    for (const socket of sockets) socket.destroy();
+    conntrack.clear();
+  };
+
   let closing: Promise<void> | undefined;
   const close = () => {
     closed = true;
@@ -453,6 +465,7 @@ export async function startNetwork(options: StartNetworkOptions): Promise<Starte
     addService(node: string, service: NetworkService) {
       names.addService(node, service);
     },
+    reset,
     close,
     [Symbol.asyncDispose]: close,
   };

@@ -1,4 +1,6 @@
 import { spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { disposable, listen, proxiedFetch } from '../../common/index.ts';
@@ -28,6 +30,29 @@ function config(target: { host: string; port: number }, bind: ShimConfig['nodes'
       },
     ],
   };
+}
+
+/** The JSON lines a shim process prints, and a wait for the first that matches. */
+function shimLines(child: ReturnType<typeof spawn>) {
+  const lines: Record<string, unknown>[] = [];
+  const waiters: { match: (line: Record<string, unknown>) => boolean; resolve: (line: Record<string, unknown>) => void }[] = [];
+  let partial = '';
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+    const parts = (partial + chunk).split('\n');
+    partial = parts.pop() ?? '';
+    for (const text of parts) {
+      const line = JSON.parse(text) as Record<string, unknown>;
+      lines.push(line);
+      for (const waiter of waiters.filter((w) => w.match(line))) waiter.resolve(line);
+    }
+  });
+  const next = (match: (line: Record<string, unknown>) => boolean) =>
+    new Promise<Record<string, unknown>>((resolve) => {
+      const seen = lines.find(match);
+      if (seen) resolve(seen);
+      else waiters.push({ match, resolve });
+    });
+  return { lines, next };
 }
 
 describe('NameRegistry remoteTargets', () => {
@@ -102,6 +127,46 @@ describe('startShim', () => {
   });
 });
 
+describe('StartedShim.update', () => {
+  const closedWorker = (base: ShimConfig) => ({ identity: base.nodes[0]!.identity, firewall: { outbound: [] } });
+
+  it("judges the next flow by a node's new firewall", async () => {
+    await using service = disposable(await listen((_req, res) => res.end('up'), { host: '127.0.0.1', port: 0 }));
+    const base = config({ host: '127.0.0.1', port: service.port });
+    await using shim = await startShim(base);
+    const fetch = proxiedFetch(shim.egress['claude-worker']!.proxyUrl);
+    expect(await (await fetch(`http://${MCP}:8000/`)).text()).toBe('up');
+    expect(shim.update({ n: 1, nodes: [closedWorker(base)] })).toBe(1);
+    // Held for the config's 1 s, then answered as a proxy's connect timeout (the tunnel fails).
+    await expect(fetch(`http://${MCP}:8000/`)).rejects.toThrow();
+    expect(shim.network.events.map((event) => event.verdict)).toEqual(['allow', 'drop']);
+  });
+
+  it('with reset, ends a held flow at once instead of at its hold', async () => {
+    const base = { ...config({ host: '127.0.0.1', port: 1 }), dropHoldMs: 600_000 };
+    await using shim = await startShim({ ...base, nodes: [{ ...base.nodes[0]!, firewall: { outbound: [] } }, base.nodes[1]!] });
+    const decided = new Promise((resolve) => shim.network.onEvent(resolve));
+    const attempt = proxiedFetch(shim.egress['claude-worker']!.proxyUrl)(`http://${MCP}:8000/`).then(
+      () => 'answered',
+      () => 'ended',
+    );
+    expect(await decided).toMatchObject({ verdict: 'drop' });
+    shim.update({ n: 1, nodes: [], reset: true });
+    // Held for ten minutes otherwise: the test's own timeout says if reset did not end it.
+    expect(await attempt).toBe('ended');
+  });
+
+  it('applies nothing of an update with one bad firewall', async () => {
+    await using service = disposable(await listen((_req, res) => res.end('up'), { host: '127.0.0.1', port: 0 }));
+    const base = config({ host: '127.0.0.1', port: service.port });
+    await using shim = await startShim(base);
+    expect(() =>
+      shim.update({ n: 1, nodes: [closedWorker(base), { identity: base.nodes[1]!.identity, firewall: { inbound: [{ port: 'eight', proto: 'tcp' }] } }] }),
+    ).toThrow(expect.objectContaining({ code: 'ERR_FIREWALL_CONFIG' }));
+    expect(await (await proxiedFetch(shim.egress['claude-worker']!.proxyUrl)(`http://${MCP}:8000/`)).text()).toBe('up');
+  });
+});
+
 describe('harness/network/main.ts', () => {
   it('prints listening, one flow per decision, a mark on SIGUSR2, and exits 0 on SIGTERM', async () => {
     await using service = disposable(await listen((_req, res) => res.end('up'), { host: '127.0.0.1', port: 0 }));
@@ -110,24 +175,7 @@ describe('harness/network/main.ts', () => {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    const lines: Record<string, unknown>[] = [];
-    const waiters: { match: (line: Record<string, unknown>) => boolean; resolve: (line: Record<string, unknown>) => void }[] = [];
-    let partial = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      const parts = (partial + chunk).split('\n');
-      partial = parts.pop() ?? '';
-      for (const text of parts) {
-        const line = JSON.parse(text) as Record<string, unknown>;
-        lines.push(line);
-        for (const waiter of waiters.filter((w) => w.match(line))) waiter.resolve(line);
-      }
-    });
-    const next = (match: (line: Record<string, unknown>) => boolean) =>
-      new Promise<Record<string, unknown>>((resolve) => {
-        const seen = lines.find(match);
-        if (seen) resolve(seen);
-        else waiters.push({ match, resolve });
-      });
+    const { lines, next } = shimLines(child);
     try {
       const ready = (await next((line) => line.event === 'listening')) as { egress: Record<string, { proxyUrl: string }> };
       const fetch = proxiedFetch(ready.egress['claude-worker']!.proxyUrl);
@@ -146,6 +194,35 @@ describe('harness/network/main.ts', () => {
     }
     expect(await exited).toBe(0);
   });
+
+  it('on SIGHUP applies the update in its update file and says so with its n (or why not)', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'mth-shim-update-'));
+    const file = path.join(dir, 'update.json');
+    await using service = disposable(await listen((_req, res) => res.end('up'), { host: '127.0.0.1', port: 0 }));
+    const base = config({ host: '127.0.0.1', port: service.port });
+    const child = spawn(node, [main], {
+      env: { ...process.env, NETWORK_SHIM_CONFIG: JSON.stringify(base), NETWORK_SHIM_UPDATE_FILE: file },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const { next } = shimLines(child);
+    try {
+      const ready = (await next((line) => line.event === 'listening')) as { egress: Record<string, { proxyUrl: string }> };
+      await writeFile(file, JSON.stringify({ n: 7, nodes: [{ identity: base.nodes[0]!.identity, firewall: { outbound: [] } }] }));
+      child.kill('SIGHUP');
+      expect(await next((line) => line.n === 7)).toMatchObject({ event: 'updated', n: 7 });
+      await writeFile(file, JSON.stringify({ n: 8, nodes: [{ identity: { ...base.nodes[0]!.identity, name: 'nobody' } }] }));
+      child.kill('SIGHUP');
+      expect(await next((line) => line.n === 8)).toMatchObject({ event: 'update-failed', n: 8, error: expect.stringMatching(/^ERR_UNKNOWN_NODE: /) });
+      const attempt = proxiedFetch(ready.egress['claude-worker']!.proxyUrl)(`http://${MCP}:8000/`).catch(() => undefined);
+      expect(await next((line) => line.event === 'flow')).toMatchObject({ flow: { verdict: 'drop' } });
+      await attempt;
+    } finally {
+      child.kill('SIGTERM');
+      await rm(dir, { recursive: true, force: true });
+    }
+    expect(await exited).toBe(0);
+  }, 60_000);
 
   it('exits 2 with the coded reason when its config is bad', async () => {
     const child = spawn(node, [main], { env: { ...process.env, NETWORK_SHIM_CONFIG: '{"nodes":[],"proxyPort":0}' }, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -47,17 +47,41 @@ export const ShimConfigSchema = z.strictObject({
 });
 export type ShimConfig = z.input<typeof ShimConfigSchema>;
 
+/**
+ * A live change for a running shim: each listed node's new certificate and firewall, the Nebula
+ * version they follow, and whether to start afresh (no connection and no conntrack entry kept: a
+ * new scenario on the same shim). `n` numbers it, so the shim's answer line can be matched.
+ */
+export const ShimUpdateSchema = z.strictObject({
+  n: z.number().int().nonnegative(),
+  nodes: z.array(z.strictObject({ identity: NodeIdentitySchema, firewall: z.unknown().optional() })),
+  nebula: NebulaVersionSchema.default(CURRENT_NEBULA),
+  reset: z.boolean().default(false),
+});
+export type ShimUpdate = z.input<typeof ShimUpdateSchema>;
+
+/** Where the shim process reads a ShimUpdate from on SIGHUP (unless NETWORK_SHIM_UPDATE_FILE says otherwise). */
+export const SHIM_UPDATE_FILE = '/tmp/network-shim-update.json';
+
 /** The JSON lines the shim process prints, one per line on stdout. */
 export type ShimLine =
   | { service: 'network-shim'; event: 'listening'; egress: Record<string, { host: string; port: number; proxyUrl: string }> }
   | { service: 'network-shim'; event: 'flow'; flow: NetworkEvent }
   /** Printed on SIGUSR2: every flow printed before it is already out (what a runtime waits for to collect them all). */
-  | { service: 'network-shim'; event: 'mark'; n: number };
+  | { service: 'network-shim'; event: 'mark'; n: number }
+  /** The answer to update `n` (ShimUpdate): applied, or refused with why (nothing of it applied then). */
+  | { service: 'network-shim'; event: 'updated'; n: number }
+  | { service: 'network-shim'; event: 'update-failed'; n: number; error: string };
 
 export interface StartedShim extends AsyncDisposable {
   readonly network: StartedNetwork;
   /** Each node's egress address. */
   readonly egress: Record<string, { host: string; port: number; proxyUrl: string }>;
+  /**
+   * Applies a ShimUpdate (validated here; throws a coded NetworkError and applies nothing when any
+   * part is bad: ERR_NETWORK_CONFIG, ERR_FIREWALL_CONFIG, ERR_UNKNOWN_NODE): the next flow is judged by the new rules. Returns its `n`.
+   */
+  update(update: unknown): number;
   close(): Promise<void>;
 }
 
@@ -97,7 +121,20 @@ export async function startShim(config: unknown, addresses: string[] = localAddr
       return [name, { host: listen.get(name)!.host, port, proxyUrl }];
     }),
   );
-  return { network, egress, close: () => network.close(), [Symbol.asyncDispose]: () => network.close() };
+  const update = (raw: unknown): number => {
+    const parsedUpdate = ShimUpdateSchema.safeParse(raw);
+    if (!parsedUpdate.success) throw new NetworkError('ERR_NETWORK_CONFIG', `network shim update: ${z.prettifyError(parsedUpdate.error)}`);
+    const { n, nodes: changed, nebula: version, reset } = parsedUpdate.data;
+    // Parse every firewall before touching anything: a bad one leaves the shim as it was.
+    const parsedNodes = changed.map((node) => {
+      network.names.node(node.identity.name);
+      return { name: node.identity.name, identity: node.identity, firewall: parseFirewall(node.firewall ?? {}, { source: `node ${node.identity.name}`, nebula: version }) };
+    });
+    if (reset) network.reset();
+    for (const node of parsedNodes) network.names.updateNode(node.name, { identity: node.identity, firewall: node.firewall });
+    return n;
+  };
+  return { network, egress, update, close: () => network.close(), [Symbol.asyncDispose]: () => network.close() };
 }
 
 function addressIn(subnet: string, addresses: string[], node: string): string {

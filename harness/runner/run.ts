@@ -119,14 +119,19 @@ const MAX_LAG_MS = 3;
 export async function runScenarios(scenarios: Scenario[], options: RunOptions = {}): Promise<ScenarioResult[]> {
   const results: ScenarioResult[] = new Array(scenarios.length);
   const cores = os.availableParallelism();
-  const inProcess = (options.runtime ?? inProcessRuntime) === inProcessRuntime;
+  const runtime = options.runtime ?? inProcessRuntime;
+  const inProcess = runtime === inProcessRuntime;
   // Each Claude Code run is a 400 MB native process: one per core at most.
   const realClient = scenarios.some((scenario) => clientOf(scenario, options) === 'claude-code');
-  const max = Math.max(1, options.concurrency ?? (realClient ? cores : inProcess ? 48 : Math.min(8, cores * 4)));
+  const wanted = Math.max(1, options.concurrency ?? (realClient ? cores : inProcess ? 48 : Math.min(8, cores * 4)));
+  // A reusing runtime keeps `capacity` topologies up: more scenarios at once would only queue for one.
+  const max = Math.min(wanted, runtime.capacity ?? wanted);
+  const order = runOrder(scenarios, runtime);
   let done = 0;
   await runPaced(
     scenarios.length,
-    async (index) => {
+    async (turn) => {
+      const index = order[turn]!;
       const result = await runScenario(scenarios[index]!, options);
       results[index] = result;
       options.onResult?.(result, ++done, scenarios.length);
@@ -134,6 +139,19 @@ export async function runScenarios(scenarios: Scenario[], options: RunOptions = 
     { max, minimum: cores, ...eventLoopPacer() },
   );
   return results;
+}
+
+/**
+ * The order scenarios start in: as given, or, for a runtime that reuses, those of equal affinity
+ * together (in their given order), so that they follow one another on the same containers.
+ */
+function runOrder(scenarios: Scenario[], runtime: Runtime): number[] {
+  const indexes = scenarios.map((_scenario, index) => index);
+  if (!runtime.affinity) return indexes;
+  const keys = scenarios.map((scenario) => runtime.affinity!(scenario.topology));
+  const first = new Map<string, number>();
+  for (const [index, key] of keys.entries()) if (!first.has(key)) first.set(key, index);
+  return indexes.sort((a, b) => first.get(keys[a]!)! - first.get(keys[b]!)! || a - b);
 }
 
 /** Waits ADMIT_EVERY_MS; busy when that wait's timer fired more than MAX_LAG_MS late. */

@@ -12,7 +12,7 @@ export type RuntimeErrorCode =
   | 'ERR_RUNTIME_WORKER'
   /** This runtime cannot run the client asked for as the worker (in containers: a client without runInBox). */
   | 'ERR_RUNTIME_CLIENT'
-  /** A live update this runtime cannot apply (a node added or removed, a service renamed, containers). */
+  /** A live update this runtime cannot apply (a node added or removed, a service renamed, a port to publish). */
   | 'ERR_RUNTIME_UPDATE';
 
 /** A topology that could not be brought up (a service that failed to start, a token that could not be minted). */

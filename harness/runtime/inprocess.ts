@@ -8,6 +8,7 @@ import type { Runtime, RuntimeOptions, StartedNode, StartedTopology, TopologyEve
 import { FlowAccounting } from './flow-accounting.ts';
 import { startNodeService, type StartedNodeService } from './services.ts';
 import { mintWorkerTokens } from './tokens.ts';
+import { planUpdate } from './update-plan.ts';
 
 /**
  * The default runtime: every node's service in this process on a loopback port, every node's
@@ -157,27 +158,4 @@ async function launchWorker(
 
 function mintTokens(topology: Topology, services: Map<string, StartedNodeService>): Promise<Record<string, string>> {
   return mintWorkerTokens(topology, (auth) => services.get(auth.name)?.mint);
-}
-
-/** Which nodes of a running topology an edit touches; throws ERR_RUNTIME_UPDATE for what cannot change live. */
-function planUpdate(current: Topology, next: Topology): { network: TopologyNode[]; restarted: TopologyNode[]; worker: boolean } {
-  const names = (topology: Topology) => topology.nodes.map((node) => node.name).join(', ');
-  if (names(current) !== names(next)) {
-    throw new RuntimeError('ERR_RUNTIME_UPDATE', `the nodes changed (${names(current)} -> ${names(next)}): restart harness up to add, remove or rename nodes`);
-  }
-  if (current.timeoutMs !== next.timeoutMs || current.dc !== next.dc) {
-    throw new RuntimeError('ERR_RUNTIME_UPDATE', 'timeout_ms or dc changed: restart harness up to apply it');
-  }
-  const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
-  const plan = { network: [] as TopologyNode[], restarted: [] as TopologyNode[], worker: false };
-  for (const [index, node] of next.nodes.entries()) {
-    const before = current.nodes[index]!;
-    if (before.run !== node.run || !same(before.service, node.service) || node.container) {
-      throw new RuntimeError('ERR_RUNTIME_UPDATE', `${node.name}: what it runs or serves changed: restart harness up to apply it`);
-    }
-    if (!same(before.identity, node.identity) || !same(before.firewallConfig, node.firewallConfig)) plan.network.push(node);
-    if (node.run === 'worker') plan.worker = !same(before.worker, node.worker);
-    else if (!same(before.env, node.env)) plan.restarted.push(node);
-  }
-  return plan;
 }

@@ -101,6 +101,10 @@ export interface TopologyProbe {
 export interface Runtime {
   readonly name: string;
   start(topology: Topology, options?: RuntimeOptions): Promise<StartedTopology>;
+  /** A runtime that keeps topologies up for reuse: how many it keeps at once (more scenarios at a time would wait). */
+  readonly capacity?: number;
+  /** A runtime that reuses: scenarios of equal affinity run best one after another (nothing restarts between them). */
+  affinity?(topology: Topology): string;
 }
 
 /**

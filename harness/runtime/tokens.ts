@@ -1,7 +1,12 @@
+import { Agent, fetch as undiciFetch } from 'undici';
 import { HarnessError, isHarnessError } from '../../common/index.ts';
 import type { AdminMintRequest, TokenKind } from '../../mocks/auth-server/index.ts';
 import type { TokenSpec, Topology, TopologyNode } from '../topology/index.ts';
 import { RuntimeError } from './errors.ts';
+
+// A new connection per mint: a kept-alive one could be the one a reused auth server's last instance
+// closed as it started afresh (the request would then fail, not retry).
+const oneRequestPerConnection = new Agent({ pipelining: 0 });
 
 /**
  * The kinds that carry the audience a scenario's token names (the resource it is meant for). The
@@ -82,8 +87,9 @@ export async function mintWorkerTokens(topology: Topology, mintOf: (auth: Topolo
  */
 export function adminApiMint(baseUrl: string): Mint {
   return async (request) => {
-    const response = await fetch(new URL('/admin/mint', baseUrl), {
+    const response = await undiciFetch(new URL('/admin/mint', baseUrl), {
       method: 'POST',
+      dispatcher: oneRequestPerConnection,
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify(request),
     });

@@ -3,14 +3,13 @@
  * ISSUER (optional; default the server's own URL), JWKS_PORT (optional; default any free port),
  * AUTH_REGISTRATION, AUTH_CLIENT_ID_METADATA_DOCUMENTS, ROTATE_KEY_AFTER_JWKS (see authServerOptionsFromEnv).
  */
-import { jsonLinesSink } from '../../common/index.ts';
 import { listenOptionsFromEnv, runMain } from '../shared/index.ts';
 import { authServerOptionsFromEnv, startAuthServer } from './index.ts';
 
-await runMain('auth-server', () =>
+await runMain('auth-server', (log) =>
   startAuthServer({
     ...listenOptionsFromEnv(),
     ...authServerOptionsFromEnv(process.env),
-    log: jsonLinesSink,
+    log,
   }),
 );

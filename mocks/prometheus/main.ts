@@ -1,12 +1,11 @@
-import { jsonLinesSink } from '../../common/index.ts';
 import { listenOptionsFromEnv, runMain } from '../shared/index.ts';
 import { startPrometheus } from './server.ts';
 
 // The mock Prometheus as a process (and a container's command): PORT, HOST, PROMETHEUS_FIXTURE.
-await runMain('prometheus', () =>
+await runMain('prometheus', (log) =>
   startPrometheus({
     ...listenOptionsFromEnv(),
     fixture: process.env.PROMETHEUS_FIXTURE || undefined,
-    log: jsonLinesSink,
+    log,
   }),
 );

@@ -7,9 +7,10 @@
  * `common/`; nothing here imports `harness/` (test/layering.test.ts).
  *
  * @example
- * await runMain('prometheus', () => startPrometheus(listenOptionsFromEnv()));
+ * await runMain('prometheus', (log) => startPrometheus({ ...listenOptionsFromEnv(), log }));
  */
 export { listenOptionsFromEnv, runMain } from './env.ts';
+export type { ListeningLine } from './env.ts';
 export { statelessMcpRouter, sendJsonRpcError, jsonFallbackHandlers, bearerToken, textResult, errorResult, JSON_RPC_SERVER_ERROR, JSON_RPC_INTERNAL_ERROR } from './mcp-http.ts';
 export { decodeOnlyAuth } from './decode-only-auth.ts';
 export {

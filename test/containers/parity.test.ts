@@ -1,11 +1,11 @@
 // Runtime parity: every incident step and version scenario (each matrix member too) gives the same status, reason kind,
-// hop and tools per server, and the same network decisions, in containers as in-process, and meets
-// its expectations in both.
+// hop and tools per server, and the same network decisions, in containers (reusing containers across
+// scenarios, as `harness run` does) as in-process, and meets its expectations in both.
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { formatScenarioTable } from '../../harness/report/index.ts';
 import { runScenario, type ScenarioResult } from '../../harness/runner/index.ts';
-import { containersRuntime, inProcessRuntime } from '../../harness/runtime/index.ts';
+import { inProcessRuntime, reusingContainersRuntime } from '../../harness/runtime/index.ts';
 import { discoverScenarios, loadScenarioFile } from '../../harness/topology/index.ts';
 import { containersUnavailable } from './docker-available.ts';
 
@@ -34,6 +34,10 @@ function outcome(result: ScenarioResult) {
 }
 
 describe.skipIf(skip !== undefined)('the containers runtime agrees with the in-process one', () => {
+  // As `harness run --runtime containers` runs them: one scenario after another on reused containers.
+  const containersRuntime = reusingContainersRuntime();
+  afterAll(() => containersRuntime.close());
+
   it('has incident steps to compare', () => {
     expect(scenarios.length).toBeGreaterThan(10);
   });

@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { WORKER_REVISION_ENV, type McpServerConfig } from '../../client/index.ts';
 import type { ShimConfig } from '../../network/index.ts';
 import type { Ready, Topology, TopologyNode } from '../../topology/index.ts';
@@ -13,6 +14,14 @@ export const NODE_LABEL = `${HARNESS_LABEL}.node`;
 
 /** The image the simulated services, the worker and the shim run from (docker/build-images.sh). */
 export const DEFAULT_IMAGE = 'mcp-topology-harness/node:local';
+
+/**
+ * How many topologies this process keeps up at once: MTH_CONTAINERS_CONCURRENCY, else the number of
+ * cores, 2 to 4 (each is 5-6 node processes, and Docker's address pools are finite).
+ */
+export function containersConcurrency(): number {
+  return Number(process.env.MTH_CONTAINERS_CONCURRENCY) || Math.max(2, Math.min(4, os.availableParallelism()));
+}
 
 /** Where the worker's files go inside its container. */
 const WORKER_CONFIG_PATH = '/tmp/harness-worker/mcp.json';

@@ -1,23 +1,27 @@
 import { randomBytes } from 'node:crypto';
-import os from 'node:os';
-import { Wait, type ContainerRuntimeClient } from 'testcontainers';
+import { Wait, type ContainerRuntimeClient, type StartedTestContainer } from 'testcontainers';
 import { isHarnessError, type LogEntry } from '../../../common/index.ts';
-import { runBoxUntilLine, WorkerReportSchema, workerLaunch, type WorkerBox, type WorkerClient, type WorkerLaunch, type WorkerReport } from '../../client/index.ts';
-import type { NetworkEvent } from '../../network/index.ts';
-import type { Topology } from '../../topology/index.ts';
+import { WorkerReportSchema, workerLaunch, type WorkerBox, type WorkerClient, type WorkerLaunch, type WorkerReport } from '../../client/index.ts';
+import { SHIM_UPDATE_FILE, type NetworkEvent, type ShimUpdate } from '../../network/index.ts';
+import type { Topology, TopologyNode } from '../../topology/index.ts';
 import { RuntimeError } from '../errors.ts';
-import { workerTimeoutMs, type RuntimeOptions, type StartedNode, type StartedTopology, type TopologyEventListener } from '../runtime.ts';
+import { workerTimeoutMs, type RuntimeOptions, type StartedNode, type StartedTopology, type TopologyEventListener, type TopologyUpdate } from '../runtime.ts';
 import { adminApiMint, mintWorkerTokens } from '../tokens.ts';
+import { planUpdate } from '../update-plan.ts';
 import { dockerClient, HarnessContainer, HttpAnswerWait, reaperLabels, removeLabelled, requireImage } from './docker.ts';
 import { LineCollector } from './lines.ts';
-import { DEFAULT_IMAGE, NODE_LABEL, planTopology, RUN_LABEL, type NodeContainerPlan, type TopologyPlan } from './plan.ts';
+import { containersConcurrency, DEFAULT_IMAGE, NODE_LABEL, planTopology, RUN_LABEL, type NodeContainerPlan, type TopologyPlan } from './plan.ts';
 import { interruptedBy, SESSION_ID, trackRun, whilePending } from './signals.ts';
 import { workerBox } from './worker-container.ts';
 
 /** How long a container may take to say it is ready (node loading its modules on a busy 2-core machine). */
 const STARTUP_TIMEOUT_MS = 60_000;
-/** How long the shim may take to print a mark once asked. */
+/** How long the shim may take to print a mark, or to answer an update, once asked. */
 const MARK_TIMEOUT_MS = 10_000;
+/** How long a simulated service may take to start afresh on SIGHUP (an RSA key for the auth server, on a busy machine). */
+const RESET_TIMEOUT_MS = 30_000;
+/** Where a worker run's `{n, env}` goes in the worker's container (harness/client/runs-main.ts reads it on SIGHUP). */
+const WORKER_RUN_FILE = '/tmp/harness-worker/run.json';
 
 /** A counting semaphore: at most `size` holders; the others wait in order. */
 class Slots {
@@ -44,7 +48,7 @@ class Slots {
 }
 
 /** Topologies up at once in this process: each is 5-6 node processes, and Docker's address pools are finite. */
-const slots = new Slots(Number(process.env.MTH_CONTAINERS_CONCURRENCY) || Math.max(2, Math.min(4, os.availableParallelism())));
+const slots = new Slots(containersConcurrency());
 
 /** What the containers runtime starts with; the image can be overridden (HARNESS_IMAGE) for a build of one's own. */
 export interface ContainersStartOptions extends RuntimeOptions {
@@ -55,11 +59,20 @@ export interface ContainersStartOptions extends RuntimeOptions {
 export interface StartedContainersTopology extends StartedTopology {
   /** The run's id: every container and network of it has the label `mcp-topology-harness.run=<runId>`. */
   readonly runId: string;
-  /** The container of a service node (the worker's container exists only while runWorker runs). */
+  /** The container of a service node (the worker has one too, from its first runWorker on, not named here). */
   containerName(node: string): string;
   /** The network shim's container. */
   readonly shimName: string;
-  /** The worker node's box: each command a fresh container on the worker's network (what runWorker and `harness up --exec` use). */
+  /**
+   * Readies this topology for another scenario, as if it had just started for `next`: applies it
+   * as update() does (a service whose env differs restarts in a new container), then starts every
+   * other node afresh: the shim ends every connection and forgets conntrack, each simulated service
+   * starts anew in its container (SIGHUP: new keys, empty caches), a brought server restarts. Events
+   * and logs from then on are the only ones networkEvents() and serviceLog() give.
+   * Throws ERR_RUNTIME_UPDATE (and changes nothing) when `next` cannot run on these containers.
+   */
+  resetFor(next: Topology): Promise<TopologyUpdate>;
+  /** The worker node's box: each command a fresh container on the worker's network (what other clients than the simulated one and `harness up --exec` use). */
   readonly workerBox: WorkerBox;
 }
 
@@ -82,19 +95,27 @@ export async function startContainersTopology(topology: Topology, options: Conta
   const image = options.image ?? process.env.HARNESS_IMAGE ?? DEFAULT_IMAGE;
   await requireImage(docker, image, 'build it with docker/build-images.sh (see docker/README.md)');
   const release = await slots.acquire();
-  const plan = planTopology(topology, { runId: randomBytes(4).toString('hex'), sessionId: SESSION_ID, image });
-  const untrack = trackRun(plan.runId, docker);
+  const sessionId = SESSION_ID;
+  let plan = planTopology(topology, { runId: randomBytes(4).toString('hex'), sessionId, image });
+  const runId = plan.runId;
+  const untrack = trackRun(runId, docker);
   const shim = new LineCollector();
-  const logs = new Map(plan.services.map((service) => [service.node, new LineCollector()]));
+  /** Each service node's container now: a restart replaces it (new name, same network alias). */
+  const services = new Map<string, RunningService>(
+    plan.services.map((service) => [service.node, { name: service.name, log: new LineCollector(), logFrom: 0, resets: 0, brought: service.brought }]),
+  );
   /** Host ports (on 127.0.0.1) of published container ports, by node. */
   const ports = new Map<string, number>();
+  const listeners = new Set<TopologyEventListener>();
+  let shimContainer: StartedTestContainer | undefined;
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {
       shim.close();
-      for (const collector of logs.values()) collector.close();
+      void workerHost?.then(({ output }) => output.close(), () => {});
+      for (const service of services.values()) service.log.close();
       try {
-        await removeLabelled(docker, [`${RUN_LABEL}=${plan.runId}`]);
+        await removeLabelled(docker, [`${RUN_LABEL}=${runId}`]);
       } finally {
         untrack();
         release();
@@ -102,30 +123,168 @@ export async function startContainersTopology(topology: Topology, options: Conta
     })();
     return closing;
   };
+  const attachLog = (node: string, collector: LineCollector) =>
+    collector.onLine((line) => {
+      if (typeof line.event !== 'string' || typeof line.time !== 'string') return;
+      for (const listener of [...listeners]) listener({ kind: 'log', node, entry: line as LogEntry });
+    });
+  shim.onLine((line) => {
+    if (line.event !== 'flow') return;
+    for (const listener of [...listeners]) listener({ kind: 'flow', flow: line.flow as NetworkEvent });
+  });
+  for (const [node, service] of services) attachLog(node, service.log);
 
   try {
-    await whilePending(bringUp(docker, plan, image, shim, logs, ports));
+    shimContainer = await whilePending(bringUp(docker, plan, image, shim, services, ports));
   } catch (error) {
     await close().catch(() => {});
     if (error instanceof RuntimeError) throw error;
     throw new RuntimeError('ERR_RUNTIME_START', `could not start the topology in containers: ${(error as Error).message}`, { cause: error });
   }
 
+  let current = topology;
   let marks = 0;
+  let updates = 0;
+  /** Where this scenario's shim lines begin (resetFor moves it). */
+  let flowFrom = 0;
+  /** One change at a time: an update, a reset or a worker run never overlap another change. */
+  let changes: Promise<unknown> = Promise.resolve();
+  const serially = <T>(work: () => Promise<T>): Promise<T> => {
+    const next = changes.then(work);
+    changes = next.catch(() => {});
+    return next;
+  };
+
+  /** Writes a ShimUpdate into the shim's container and signals it; resolves with the shim's `updated` line's index. */
+  const updateShim = async (update: Omit<ShimUpdate, 'n'>): Promise<number> => {
+    const n = ++updates;
+    await shimContainer!.copyContentToContainer([{ content: JSON.stringify({ n, ...update }), target: SHIM_UPDATE_FILE, mode: 0o644 }]);
+    await docker.container.dockerode.getContainer(plan.shimName).kill({ signal: 'SIGHUP' });
+    const answer = await shim.waitFor((line) => (line.event === 'updated' || line.event === 'update-failed') && line.n === n, MARK_TIMEOUT_MS, "the network shim's answer to an update");
+    if (answer.event === 'update-failed') throw new RuntimeError('ERR_RUNTIME_UPDATE', `the network shim refused the update: ${String(answer.error)}`);
+    return shim.json.indexOf(answer);
+  };
+
+  /** A service in a new container with `service`'s env, on the same network under the old name as alias; the old one goes once it is ready. */
+  const restartService = async (service: NodeContainerPlan) => {
+    const before = services.get(service.node)!;
+    const generation = before.generation === undefined ? 1 : before.generation + 1;
+    const log = new LineCollector();
+    const name = `${service.name}-r${generation}`;
+    try {
+      await whilePending(startService({ ...service, name }, plan, log, ports, [service.name]));
+    } catch (error) {
+      log.close();
+      throw new RuntimeError('ERR_RUNTIME_START', `${service.node} did not restart: ${(error as Error).message}`, { cause: error });
+    }
+    attachLog(service.node, log);
+    services.set(service.node, { name, log, logFrom: 0, resets: 0, brought: service.brought, generation });
+    before.log.close();
+    await docker.container.dockerode.getContainer(before.name).remove({ force: true, v: true }).catch(() => {});
+  };
+
+  /** The simulated service starts afresh in its own process (runMain's SIGHUP); resolves once it listens again. */
+  const resetService = async (node: string) => {
+    const service = services.get(node)!;
+    const resets = ++service.resets;
+    await docker.container.dockerode.getContainer(service.name).kill({ signal: 'SIGHUP' });
+    await service.log.waitFor((entry) => entry.event === 'listening' && entry.resets === resets, RESET_TIMEOUT_MS, `${node} starting afresh`);
+    // Its lines from the reset line on are the new instance's (runMain silences the old one).
+    service.logFrom = service.log.json.findIndex((entry) => entry.event === 'reset' && entry.resets === resets) + 1;
+  };
+
+  const apply = async (next: Topology, fresh: boolean): Promise<TopologyUpdate> => {
+    const changed = planUpdate(current, next);
+    const nextPlan = planTopology(next, { runId, sessionId, image });
+    const unchangeable = containerDifference(plan, nextPlan);
+    if (unchangeable) throw new RuntimeError('ERR_RUNTIME_UPDATE', `${unchangeable}: restart harness up to apply it`);
+    const network = fresh ? next.nodes : changed.network;
+    if (network.length > 0 || fresh) {
+      const at = await updateShim({ nodes: network.map(shimNode), nebula: next.nebula, reset: fresh });
+      if (fresh) flowFrom = at + 1;
+    }
+    plan = nextPlan;
+    current = next;
+    const restarted = new Set(changed.restarted.map((node) => node.name));
+    await Promise.all([
+      ...nextPlan.services.filter((service) => restarted.has(service.node) || (fresh && service.brought)).map(restartService),
+      ...(fresh ? nextPlan.services.filter((service) => !restarted.has(service.node) && !service.brought).map((service) => resetService(service.node)) : []),
+    ]);
+    return {
+      network: changed.network.map((node) => node.name),
+      restarted: nextPlan.services.filter((service) => restarted.has(service.node) || (fresh && service.brought)).map((service) => service.node),
+      worker: changed.worker,
+    };
+  };
+
+  // The worker: one long-lived process in its own container, started on the first run (runs-main.ts),
+  // that runs the simulated worker once per SIGHUP with that run's env, config and settings.
+  let workerHost: Promise<{ container: StartedTestContainer; output: LineCollector }> | undefined;
+  let runs = 0;
+  const workerContainer = () => {
+    workerHost ??= (async () => {
+      const output = new LineCollector();
+      checkInterrupted();
+      try {
+        const container = await new HarnessContainer(image)
+          .withName(plan.worker.name)
+          .withCommand(['node', 'harness/client/runs-main.ts'])
+          .withEnvironment({ WORKER_RUN_FILE })
+          .withLabels({ ...plan.labels, [NODE_LABEL]: plan.worker.node })
+          .onNetworks([{ name: plan.worker.network, aliases: [] }])
+          .withLogConsumer((stream) => output.attach(stream))
+          .withWaitStrategy(Wait.forLogMessage(/"type":"worker_ready"/))
+          .withStartupTimeout(STARTUP_TIMEOUT_MS)
+          .start();
+        return { container, output };
+      } catch (error) {
+        output.close();
+        workerHost = undefined;
+        throw new RuntimeError('ERR_RUNTIME_WORKER', `the worker container did not start: ${output.tail() || (error as Error).message}`, { cause: error });
+      }
+    })();
+    return workerHost;
+  };
+  const runWorker = async (): Promise<WorkerReport> => {
+    const tokens = await mintTokens(current, plan, ports);
+    const { container, output } = await workerContainer();
+    const spec = plan.worker;
+    const n = ++runs;
+    await container.copyContentToContainer([
+      ...spec.files.map((file) => ({ content: file.content, target: file.target, mode: 0o644 })),
+      { content: JSON.stringify({ n, env: { ...spec.env, ...tokens } }), target: WORKER_RUN_FILE, mode: 0o644 },
+    ]);
+    await docker.container.dockerode.getContainer(spec.name).kill({ signal: 'SIGHUP' });
+    // The worker connects to its servers at once, each within its MCP_TIMEOUT.
+    const bound = STARTUP_TIMEOUT_MS + workerTimeoutMs(current);
+    const line = await output.waitFor((entry) => (entry.type === 'harness_run' || entry.type === 'harness_run_failed') && entry.n === n, bound, "the worker's report");
+    if (line.type === 'harness_run_failed') throw new RuntimeError('ERR_RUNTIME_WORKER', `the worker did not report: ${String(line.error)}`);
+    const report = WorkerReportSchema.safeParse(line.report);
+    if (!report.success) throw new RuntimeError('ERR_RUNTIME_WORKER', `the worker printed a report the harness cannot read: ${report.error.message}`);
+    return report.data;
+  };
+
+  const logOf = (node: string): LogEntry[] => {
+    const service = services.get(node);
+    if (!service) return [];
+    return service.log.json.slice(service.logFrom).filter((line): line is LogEntry => typeof line.event === 'string' && typeof line.time === 'string');
+  };
+  const flows = (): NetworkEvent[] => shim.json.slice(flowFrom).filter((line) => line.event === 'flow').map((line) => line.flow as NetworkEvent);
   const box = workerBox(docker, plan, image);
-  const flows = (): NetworkEvent[] => shim.json.filter((line) => line.event === 'flow').map((line) => line.flow as NetworkEvent);
   return {
-    topology,
-    runId: plan.runId,
+    get topology() {
+      return current;
+    },
+    runId,
     shimName: plan.shimName,
     workerBox: box,
     containerName(node: string) {
-      const service = plan.services.find((candidate) => candidate.node === node);
-      if (!service) throw new RuntimeError('ERR_RUNTIME_UNKNOWN', `no service node named ${node} (nodes: ${plan.services.map((candidate) => candidate.node).join(', ')})`);
+      const service = services.get(node);
+      if (!service) throw new RuntimeError('ERR_RUNTIME_UNKNOWN', `no service node named ${node} (nodes: ${[...services.keys()].join(', ')})`);
       return service.name;
     },
     nodes: () =>
-      topology.nodes.map((node): StartedNode => {
+      current.nodes.map((node): StartedNode => {
         const published = ports.get(node.name);
         return {
           name: node.name,
@@ -135,48 +294,71 @@ export async function startContainersTopology(topology: Topology, options: Conta
           localUrl: published === undefined ? undefined : `http://127.0.0.1:${published}`,
         };
       }),
-    worker: () => launchWorker(topology, plan, ports),
+    worker: () => launchWorker(current, plan, ports),
     async runWorker(client?: WorkerClient) {
       if (client && client.name !== 'simulated' && !client.runInBox) {
         throw new RuntimeError('ERR_RUNTIME_CLIENT', `${client.name} cannot run in the worker's container; run it with --runtime inprocess`);
       }
-      try {
-        const report = await whilePending(
-          client && client.name !== 'simulated' ? client.runInBox!(await launchWorker(topology, plan, ports), box) : runWorker(topology, plan, box, ports),
-        );
-        // Every decision the shim printed before this mark is in: the report is diagnosed against all of them.
-        const n = ++marks;
-        await docker.container.dockerode.getContainer(plan.shimName).kill({ signal: 'SIGUSR2' });
-        await shim.waitFor((line) => line.event === 'mark' && line.n === n, MARK_TIMEOUT_MS, "the network shim's mark");
-        return report;
-      } catch (error) {
-        if (isHarnessError(error)) throw error;
-        throw new RuntimeError('ERR_RUNTIME_WORKER', `the worker's run in containers failed: ${(error as Error).message}`, { cause: error });
-      }
+      return serially(async () => {
+        try {
+          const report = await whilePending(client && client.name !== 'simulated' ? client.runInBox!(await launchWorker(current, plan, ports), box) : runWorker());
+          // Every decision the shim printed before this mark is in: the report is diagnosed against all of them.
+          const n = ++marks;
+          await docker.container.dockerode.getContainer(plan.shimName).kill({ signal: 'SIGUSR2' });
+          await shim.waitFor((line) => line.event === 'mark' && line.n === n, MARK_TIMEOUT_MS, "the network shim's mark");
+          return report;
+        } catch (error) {
+          if (isHarnessError(error)) throw error;
+          throw new RuntimeError('ERR_RUNTIME_WORKER', `the worker's run in containers failed: ${(error as Error).message}`, { cause: error });
+        }
+      });
     },
-    update: () =>
-      Promise.reject(new RuntimeError('ERR_RUNTIME_UPDATE', 'the containers runtime does not apply live edits yet: restart harness up, or use --runtime inprocess')),
+    update: (next: Topology) => serially(() => whilePending(apply(next, false))),
+    resetFor: (next: Topology) => serially(() => whilePending(apply(next, true))),
     networkEvents: flows,
     onEvent(listener: TopologyEventListener) {
-      const stops = [
-        shim.onLine((line) => {
-          if (line.event === 'flow') listener({ kind: 'flow', flow: line.flow as NetworkEvent });
-        }),
-        ...[...logs].map(([node, collector]) =>
-          collector.onLine((line) => {
-            if (typeof line.event === 'string' && typeof line.time === 'string') listener({ kind: 'log', node, entry: line as LogEntry });
-          }),
-        ),
-      ];
-      return () => {
-        for (const stop of stops) stop();
-      };
+      listeners.add(listener);
+      return () => listeners.delete(listener);
     },
-    serviceLog: (node: string): readonly LogEntry[] =>
-      (logs.get(node)?.json ?? []).filter((line): line is LogEntry => typeof line.event === 'string' && typeof line.time === 'string'),
+    serviceLog: logOf,
     close,
     [Symbol.asyncDispose]: close,
   };
+}
+
+/** A service node's container as it runs now. */
+interface RunningService {
+  /** Its container's name (a restart's has `-r<generation>`; the first name stays its alias on its network). */
+  name: string;
+  log: LineCollector;
+  /** Where the current scenario's lines begin in `log`. */
+  logFrom: number;
+  /** SIGHUPs sent to this container (runMain's `resets`). */
+  resets: number;
+  brought: boolean;
+  generation?: number;
+}
+
+/** What of two plans a running topology cannot change: which networks are internal, what is published. */
+function containerDifference(a: TopologyPlan, b: TopologyPlan): string | undefined {
+  for (const [index, network] of a.networks.entries()) {
+    if (network.internal !== b.networks[index]!.internal) return `${network.node}: whether its network may publish a port changed (the worker's tokens to mint)`;
+  }
+  for (const [index, service] of a.services.entries()) {
+    const other = b.services[index]!;
+    if (service.publish !== other.publish || service.image !== other.image || JSON.stringify(service.command) !== JSON.stringify(other.command)) {
+      return `${service.node}: its container's image, command or published port changed`;
+    }
+  }
+  if (a.proxyPort !== b.proxyPort || a.namePorts.join() !== b.namePorts.join() || a.networks[0]?.shimAliases.join() !== b.networks[0]?.shimAliases.join()) {
+    return "the shim's names or ports changed";
+  }
+  return undefined;
+}
+
+/** A node as the shim takes it in an update. */
+function shimNode(node: TopologyNode): ShimUpdate['nodes'][number] {
+  return { identity: node.identity, firewall: node.firewallConfig ?? {} };
 }
 
 async function bringUp(
@@ -184,9 +366,9 @@ async function bringUp(
   plan: TopologyPlan,
   image: string,
   shim: LineCollector,
-  logs: Map<string, LineCollector>,
+  services: Map<string, { log: LineCollector }>,
   ports: Map<string, number>,
-): Promise<void> {
+): Promise<StartedTestContainer> {
   const reaper = await reaperLabels(docker);
   const subnets: Record<string, string> = {};
   await Promise.all(
@@ -228,19 +410,21 @@ async function bringUp(
     .catch((error: unknown) => {
       throw new Error(`the network shim did not start: ${shim.tail() || (error as Error).message}`, { cause: error });
     });
-  await Promise.all([
+  const [started] = await Promise.all([
     shimStart,
-    ...plan.services.map((service) => startService(service, plan, logs.get(service.node)!, ports)),
+    ...plan.services.map((service) => startService(service, plan, services.get(service.node)!.log, ports)),
   ]);
+  return started;
 }
 
-async function startService(service: NodeContainerPlan, plan: TopologyPlan, log: LineCollector, ports: Map<string, number>): Promise<void> {
+/** Starts a service's container; `aliases` are more names for it on its network (a restarted one keeps its first name there). */
+async function startService(service: NodeContainerPlan, plan: TopologyPlan, log: LineCollector, ports: Map<string, number>, aliases: string[] = []): Promise<void> {
   checkInterrupted();
   let container = new HarnessContainer(service.image)
     .withName(service.name)
     .withEnvironment(service.env)
     .withLabels({ ...plan.labels, [NODE_LABEL]: service.node })
-    .onNetworks([{ name: service.network, aliases: [] }])
+    .onNetworks([{ name: service.network, aliases }])
     .withLogConsumer((stream) => log.attach(stream))
     .withStartupTimeout(STARTUP_TIMEOUT_MS);
   if (service.command) container = container.withCommand(service.command);
@@ -271,22 +455,6 @@ async function launchWorker(topology: Topology, plan: TopologyPlan, ports: Map<s
     settings: spec.settings,
     revision: spec.revision,
   });
-}
-
-/** The simulated worker (harness/client/main.ts) in the worker's box, with the files and env the plan gives it. */
-async function runWorker(topology: Topology, plan: TopologyPlan, box: WorkerBox, ports: Map<string, number>): Promise<WorkerReport> {
-  const tokens = await mintTokens(topology, plan, ports);
-  const spec = plan.worker;
-  // The worker connects to its servers at once, each within its MCP_TIMEOUT.
-  const line = await runBoxUntilLine(box, { argv: spec.command!, env: { ...spec.env, ...tokens }, files: spec.files }, (entry) => entry.type === 'harness_report', {
-    timeoutMs: STARTUP_TIMEOUT_MS + workerTimeoutMs(topology),
-    what: 'the worker container did not report',
-  }).catch((error: unknown) => {
-    throw new RuntimeError('ERR_RUNTIME_WORKER', (error as Error).message, { cause: error });
-  });
-  const report = WorkerReportSchema.safeParse(line.report);
-  if (!report.success) throw new RuntimeError('ERR_RUNTIME_WORKER', `the worker printed a report the harness cannot read: ${report.error.message}`);
-  return report.data;
 }
 
 /** The worker's tokens from the auth server's admin API (TEST-ONLY, published on 127.0.0.1 for this). */

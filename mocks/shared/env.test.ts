@@ -1,0 +1,53 @@
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const AUTH_MAIN = path.resolve(import.meta.dirname, '../auth-server/main.ts');
+
+/** A service's main.ts as a child process, with its stdout's JSON lines. */
+function startMain(main: string) {
+  const child = spawn(process.execPath, [main], { env: { ...process.env, PORT: '0', HOST: '127.0.0.1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const lines: Record<string, unknown>[] = [];
+  const waiters: { match: (line: Record<string, unknown>) => boolean; resolve: (line: Record<string, unknown>) => void }[] = [];
+  let partial = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    const parts = (partial + chunk).split('\n');
+    partial = parts.pop() ?? '';
+    for (const text of parts.filter((part) => part.startsWith('{'))) {
+      const line = JSON.parse(text) as Record<string, unknown>;
+      lines.push(line);
+      for (const waiter of waiters.filter((w) => w.match(line))) waiter.resolve(line);
+    }
+  });
+  const next = (match: (line: Record<string, unknown>) => boolean) =>
+    new Promise<Record<string, unknown>>((resolve) => {
+      const seen = lines.find(match);
+      if (seen) resolve(seen);
+      else waiters.push({ match, resolve });
+    });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, lines, next, exited };
+}
+
+describe('runMain', () => {
+  it('starts the service afresh on SIGHUP: a reset line, listening again with resets 1, and new keys', async () => {
+    const auth = startMain(AUTH_MAIN);
+    try {
+      const first = (await auth.next((line) => line.event === 'listening')) as { url: string; resets: number };
+      expect(first.resets).toBe(0);
+      const kids = async (url: string) => ((await (await fetch(`${url}/.well-known/jwks.json`)).json()) as { keys: { kid: string }[] }).keys.map((key) => key.kid);
+      const before = await kids(first.url);
+      auth.child.kill('SIGHUP');
+      const second = (await auth.next((line) => line.event === 'listening' && line.resets === 1)) as { url: string };
+      // The reset line comes first, then the new instance's own lines, then its listening line.
+      const events = auth.lines.map((line) => `${String(line.event)}${line.resets === undefined ? '' : ` ${String(line.resets)}`}`);
+      expect(events.slice(events.indexOf('reset 1'))).toEqual(['reset 1', 'listening 1']);
+      const after = await kids(second.url);
+      expect(after).toHaveLength(before.length);
+      expect(after.some((kid) => before.includes(kid))).toBe(false);
+    } finally {
+      auth.child.kill('SIGTERM');
+    }
+    expect(await auth.exited).toBe(0);
+  });
+});
