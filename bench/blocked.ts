@@ -24,7 +24,9 @@ export interface BlockedRow {
   /** Median wall time of the worker's run. */
   wallMs: number;
   time: 'virtual' | 'real';
-  /** failedAfterMs - timeoutMs: what the harness adds to the configured wait. */
+  /** The wait the scenario implies (see expectedWaitMs). */
+  expectedMs: number;
+  /** failedAfterMs - expectedMs: what the harness adds to that wait. */
   overMs: number;
   reason: string;
   /** Every repeat ended as the scenario expects (status, reason, hop). */
@@ -32,6 +34,19 @@ export interface BlockedRow {
 }
 
 const INCIDENT = path.join(SCENARIOS_DIR, 'incidents', '2025-10-01-prometheus-mcp');
+/** monitoring-mcp's default JWKS timeout (MCP_JWKS_TIMEOUT_MS) and the worker's MCP_TIMEOUT, as these scenarios leave them. */
+const JWKS_TIMEOUT_MS = 5_000;
+const MCP_TIMEOUT_MS = 30_000;
+
+/**
+ * What a blocked flow must cost: the worker sends its version probe and then `initialize`, so the
+ * hold (or, behind monitoring-mcp, the JWKS wait, at most its own timeout) is met twice, unless the
+ * worker's MCP_TIMEOUT ends it first.
+ */
+function expectedWaitMs(flow: BlockedRow['flow'], timeoutMs: number): number {
+  const once = flow === 'worker -> monitoring-mcp dropped' ? timeoutMs : Math.min(timeoutMs, JWKS_TIMEOUT_MS);
+  return Math.min(2 * once, MCP_TIMEOUT_MS);
+}
 
 /**
  * Part 4: how long a dropped flow takes to become a `failed` verdict. The worker's own flow
@@ -45,11 +60,11 @@ export async function measureBlockedFlow(args: BlockedArgs): Promise<{ rows: Blo
     const rows: BlockedRow[] = [];
     for (const timeoutMs of args.timeoutsMs) {
       const dropped = await writeWithTimeout(temp, path.join(INCIDENT, '0-as-reported.yaml'), timeoutMs);
-      rows.push({ flow: 'worker -> monitoring-mcp dropped', timeoutMs, ...(await timeToFailed(dropped, timeoutMs, args)) });
+      rows.push(row('worker -> monitoring-mcp dropped', timeoutMs, await timeToFailed(dropped, args)));
       const jwks = await writeWithTimeout(temp, path.join(INCIDENT, '6-jwks-blocked.yaml'), timeoutMs, {
         prometheus: { status: 'failed', reason: 'auth.invalid_token', hop: 'monitoring-mcp -> auth-server' },
       });
-      rows.push({ flow: 'monitoring-mcp -> auth-server (JWKS) dropped', timeoutMs, ...(await timeToFailed(jwks, timeoutMs, args)) });
+      rows.push(row('monitoring-mcp -> auth-server (JWKS) dropped', timeoutMs, await timeToFailed(jwks, args)));
     }
     return { rows };
   } finally {
@@ -57,7 +72,12 @@ export async function measureBlockedFlow(args: BlockedArgs): Promise<{ rows: Blo
   }
 }
 
-async function timeToFailed(file: string, timeoutMs: number, { repeats, time = 'real' }: BlockedArgs) {
+function row(flow: BlockedRow['flow'], timeoutMs: number, measured: Awaited<ReturnType<typeof timeToFailed>>): BlockedRow {
+  const expectedMs = expectedWaitMs(flow, timeoutMs);
+  return { flow, timeoutMs, expectedMs, overMs: round(measured.failedAfterMs - expectedMs), ...measured };
+}
+
+async function timeToFailed(file: string, { repeats, time = 'real' }: BlockedArgs) {
   const [scenario] = await loadScenarioFile(file);
   if (!scenario) throw new Error(`${file} defines no scenario`);
   const times: number[] = [];
@@ -80,5 +100,5 @@ async function timeToFailed(file: string, timeoutMs: number, { repeats, time = '
     times.push(prometheus?.elapsedMs ?? Number.NaN);
   }
   const failedAfterMs = median(times);
-  return { failedAfterMs: round(failedAfterMs), overMs: round(failedAfterMs - timeoutMs), wallMs: round(median(walls)), time, reason, ok };
+  return { failedAfterMs: round(failedAfterMs), wallMs: round(median(walls)), time, reason, ok };
 }

@@ -177,12 +177,14 @@ if (wanted('blocked')) {
   const virtual = await inChild<{ rows: BlockedRow[] }>('blocked', { timeoutsMs: [1500, 30_000], repeats: 3, time: 'virtual' }, 120_000);
   const figures = { rows: [...real.rows, ...virtual.rows] };
   results.blocked = figures;
-  const t = table(['4. blocked flow', 'clock', 'timeout_ms', 'failed after (median of 3)', 'over the timeout', 'wall', 'verdict', 'as expected']);
-  for (const row of figures.rows) t.push([row.flow, row.time, row.timeoutMs, ms(row.failedAfterMs), ms(row.overMs), ms(row.wallMs), row.reason, row.ok ? 'yes' : 'NO']);
+  const t = table(['4. blocked flow', 'clock', 'timeout_ms', 'expected wait', 'failed after (median of 3)', 'over it', 'wall', 'verdict', 'as expected']);
+  for (const row of figures.rows) {
+    t.push([row.flow, row.time, row.timeoutMs, ms(row.expectedMs), ms(row.failedAfterMs), ms(row.overMs), ms(row.wallMs), row.reason, row.ok ? 'yes' : 'NO']);
+  }
   out(t.toString());
-  out("   a dropped flow, the worker's or monitoring-mcp's JWKS hop, fails at the scenario's timeout_ms, where the shim gives up on it;");
-  out("   on a virtual clock exactly at it (failed after: the scenario's clock), in the wall time of the handshakes around it;");
-  out("   the JWKS hop held 30000 ms fails at 5000: monitoring-mcp's own JWKS timeout (MCP_JWKS_TIMEOUT_MS) comes first");
+  out("   a dropped flow is held for the scenario's timeout_ms, twice: the worker's version probe, then initialize (as Claude Code 2.1.332);");
+  out('   behind monitoring-mcp the JWKS wait is at most its own timeout (MCP_JWKS_TIMEOUT_MS, 5000); MCP_TIMEOUT (30000) ends either first;');
+  out("   on a virtual clock exactly at the expected wait (failed after: the scenario's clock), in the wall time of the handshakes around it");
 }
 
 if (wanted('clients')) {
