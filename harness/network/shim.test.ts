@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { disposable, listen, proxiedFetch } from '../../common/index.ts';
+import { LineCollector, type JsonLine } from '../runtime/containers/lines.ts';
 import { NameRegistry } from './names.ts';
 import { startShim, type ShimConfig } from './shim.ts';
 
@@ -32,27 +33,11 @@ function config(target: { host: string; port: number }, bind: ShimConfig['nodes'
   };
 }
 
-/** The JSON lines a shim process prints, and a wait for the first that matches. */
+/** The JSON lines a shim process prints, and a wait for the first that matches (bounded: a missing line fails, never hangs). */
 function shimLines(child: ReturnType<typeof spawn>) {
-  const lines: Record<string, unknown>[] = [];
-  const waiters: { match: (line: Record<string, unknown>) => boolean; resolve: (line: Record<string, unknown>) => void }[] = [];
-  let partial = '';
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-    const parts = (partial + chunk).split('\n');
-    partial = parts.pop() ?? '';
-    for (const text of parts) {
-      const line = JSON.parse(text) as Record<string, unknown>;
-      lines.push(line);
-      for (const waiter of waiters.filter((w) => w.match(line))) waiter.resolve(line);
-    }
-  });
-  const next = (match: (line: Record<string, unknown>) => boolean) =>
-    new Promise<Record<string, unknown>>((resolve) => {
-      const seen = lines.find(match);
-      if (seen) resolve(seen);
-      else waiters.push({ match, resolve });
-    });
-  return { lines, next };
+  const collector = new LineCollector();
+  collector.attach(child.stdout!);
+  return { lines: collector.json, next: (match: (line: JsonLine) => boolean) => collector.waitFor(match, 30_000, 'a shim line') };
 }
 
 describe('NameRegistry remoteTargets', () => {
