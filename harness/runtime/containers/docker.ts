@@ -144,11 +144,30 @@ export class HttpAnswerWait implements WaitStrategy {
 /** Removes every container, then every network, with all of `labels` (`key=value`); returns how many. */
 export async function removeLabelled(docker: ContainerRuntimeClient, labels: string[]): Promise<{ containers: number; networks: number }> {
   const api = docker.container.dockerode;
-  const containers = await api.listContainers({ all: true, filters: { label: labels } });
-  await Promise.all(containers.map((info) => api.getContainer(info.Id).remove({ force: true, v: true }).catch(ignoreGone)));
-  const networks = await api.listNetworks({ filters: { label: labels } });
-  await Promise.all(networks.map((info) => api.getNetwork(info.Id).remove().catch(ignoreGone)));
-  return { containers: containers.length, networks: networks.length };
+  const removed = { containers: 0, networks: 0 };
+  // A container started while this runs (a worker's box, a service's restart) keeps its network
+  // busy ("active endpoints"): the next round removes it, then the network. Bounded.
+  for (let round = 1; ; round++) {
+    const containers = await api.listContainers({ all: true, filters: { label: labels } });
+    await Promise.all(containers.map((info) => api.getContainer(info.Id).remove({ force: true, v: true }).catch(ignoreGone)));
+    removed.containers += containers.length;
+    const networks = await api.listNetworks({ filters: { label: labels } });
+    const failed = (
+      await Promise.all(networks.map((info) => api.getNetwork(info.Id).remove().then(() => undefined, (error: unknown) => (isGone(error) ? undefined : error))))
+    ).filter((error) => error !== undefined);
+    removed.networks += networks.length - failed.length;
+    if (failed.length === 0) return removed;
+    if (round === REMOVE_ROUNDS) throw failed[0];
+    await new Promise((resolve) => setTimeout(resolve, 250 * round));
+  }
+}
+
+/** Rounds of removeLabelled before a network that stays busy is an error. */
+const REMOVE_ROUNDS = 5;
+
+function isGone(error: unknown): boolean {
+  const status = (error as { statusCode?: number }).statusCode;
+  return status === 404;
 }
 
 function ignoreGone(error: unknown): void {
