@@ -1,11 +1,11 @@
 import { ROTATE_KEY_AFTER_JWKS_ENV } from '../../mocks/auth-server/index.ts';
 import { describePyJwtBehaviour, parsePyJwtVersion, PYJWT_VERSION_ENV, pyJwtBehaviour } from '../../mocks/monitoring-mcp/index.ts';
 import type { PyJwtBehaviour } from '../../mocks/monitoring-mcp/index.ts';
-import { MCP_REVISIONS_ENV, parseMcpRevisions } from '../../mocks/shared/index.ts';
+import { MCP_REVISIONS_ENV } from '../../mocks/shared/index.ts';
 import { mcpToolPrefix } from '../client/index.ts';
 import { describeDenial } from '../network/index.ts';
 import type { Firewall } from '../network/index.ts';
-import type { ScenarioResult, ServerOutcome } from '../runner/index.ts';
+import { revisionsSpokenBy, type ScenarioResult, type ServerOutcome } from '../runner/index.ts';
 import type { Scenario, TopologyNode } from '../topology/index.ts';
 
 /**
@@ -150,13 +150,8 @@ function pyjwtBehaviourLine(scenario: Scenario, server: ServerOutcome): { line: 
  */
 function revisionLine(scenario: Scenario, server: ServerOutcome): { line: string; fix?: string } | undefined {
   const node = scenario.topology.nodes.find((candidate) => candidate.name === server.node);
-  if (!node || node.container || (node.run !== 'monitoring-mcp' && node.run !== 'monitoring-ai-mcp')) return undefined;
-  let revisions: readonly string[];
-  try {
-    revisions = parseMcpRevisions(node.env[MCP_REVISIONS_ENV]);
-  } catch {
-    return undefined;
-  }
+  const revisions = node && revisionsSpokenBy(node);
+  if (!revisions) return undefined;
   const source = node.env[MCP_REVISIONS_ENV] ? `${node.name}'s ${MCP_REVISIONS_ENV}` : `${node.name}'s default`;
   const pinned = scenario.topology.nodes.find((candidate) => candidate.run === 'worker')?.worker?.revision;
   const requested = server.reason?.detail.match(/Unsupported protocol version:\s*(\S+?)["),]/)?.[1];

@@ -67,15 +67,23 @@ function explain(server: McpServerReport, worker: TopologyNode, input: DiagnoseI
  * negotiates speaks both. Catches what a client's words do not say (Claude Code logs a -32022
  * answer to monitoring-ai-mcp as a bare HTTP 400).
  */
-function revisionMismatch(worker: TopologyNode, destination: TopologyNode): string | undefined {
-  const pinned = worker.worker?.revision;
-  if (!pinned || destination.container || (destination.run !== 'monitoring-mcp' && destination.run !== 'monitoring-ai-mcp')) return undefined;
-  let speaks: readonly string[];
+/**
+ * The MCP revisions a simulated MCP server node speaks (its MCP_REVISIONS), or undefined for a node
+ * that is no simulated MCP server (or whose setting does not parse: its own start says why).
+ */
+export function revisionsSpokenBy(node: TopologyNode): readonly string[] | undefined {
+  if (node.container || (node.run !== 'monitoring-mcp' && node.run !== 'monitoring-ai-mcp')) return undefined;
   try {
-    speaks = parseMcpRevisions(destination.env[MCP_REVISIONS_ENV]);
+    return parseMcpRevisions(node.env[MCP_REVISIONS_ENV]);
   } catch {
     return undefined;
   }
+}
+
+function revisionMismatch(worker: TopologyNode, destination: TopologyNode): string | undefined {
+  const pinned = worker.worker?.revision;
+  const speaks = pinned ? revisionsSpokenBy(destination) : undefined;
+  if (!pinned || !speaks) return undefined;
   if (speaks.includes(pinned)) return undefined;
   return `${destination.name} speaks MCP ${speaks.join(' and ')} (its ${MCP_REVISIONS_ENV}); the worker is pinned to ${pinned} (client_revision)`;
 }
