@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runScenario, type ScenarioResult, type ServerOutcome } from '../runner/index.ts';
+import { runScenario } from '../runner/index.ts';
 import { loadScenarioFile } from '../topology/index.ts';
 import { formatExplanation } from './explain.ts';
 
@@ -30,19 +30,23 @@ describe('formatExplanation', () => {
   });
 
   it('says what would make a pending server pass, and names the probe behind it', async () => {
-    const [scenario] = await loadScenarioFile(path.join(root, 'incidents/2026-12-01-mcp-probe-timing/1-slow-server-pending.yaml'), { root });
-    // The outcome as the run gives it (17 s of real time), without waiting for it.
-    const prometheus: ServerOutcome = {
-      name: 'prometheus', status: 'pending', url: 'http://monitoring-mcp.service.dev-us-east-1.consul:8000/v1/mcp', node: 'monitoring-mcp',
-      elapsedMs: 17_000, tools: [], unpermitted: [], ok: true, mismatches: [],
-      reason: { kind: 'timeout', detail: 'still connecting when the worker printed its init line (MCP_TIMEOUT 17000 ms)', hop: { from: 'claude-worker', to: 'monitoring-mcp', port: 8000 } },
-    };
-    const result: ScenarioResult = {
-      scenario: scenario!.id, file: scenario!.file, description: scenario!.description, ok: true, servers: [prometheus],
-      init: { type: 'system', subtype: 'init', mcp_servers: [{ name: 'prometheus', status: 'pending' }], tools: [] }, elapsedMs: 17_000, network: [],
-    };
-    const text = formatExplanation(scenario!, result);
+    const text = await explain('incidents/2026-12-01-mcp-probe-timing/1-slow-server-pending');
+    expect(text).toContain('prometheus: pending');
     expect(text).toContain('version: MCP revision: the worker probes with server/discover (2026-07-28) first, as Claude Code 2.1.332 does; monitoring-mcp speaks only 2025-11-25');
     expect(text).toContain("to pass: raise the worker's MCP_TIMEOUT (now 17000 ms)");
+  });
+
+  it('names the probe behind a doubled JWKS wait on a server that speaks both revisions too', async () => {
+    const [scenario] = await loadScenarioFile(path.join(root, 'incidents/2026-12-01-mcp-probe-timing/0-jwks-wait-doubled.yaml'), { root });
+    const both = {
+      ...scenario!,
+      topology: { ...scenario!.topology, nodes: scenario!.topology.nodes.map((node) => (node.name === 'monitoring-mcp' ? { ...node, env: { ...node.env, MCP_REVISIONS: 'both' } } : node)) },
+    };
+    const result = await runScenario(both);
+    // Two holds of the dropped JWKS flow: the probe's, then initialize's.
+    expect(result.waitedMs).toBe(2 * scenario!.topology.timeoutMs);
+    expect(formatExplanation(both, result)).toContain(
+      "version: MCP revision: the worker probes with server/discover (2026-07-28) first, as Claude Code 2.1.332 does; monitoring-mcp refused the probe's token before reading its revision, so initialize followed with the same token: the token was checked twice",
+    );
   });
 });

@@ -144,9 +144,10 @@ function pyjwtBehaviourLine(scenario: Scenario, server: ServerOutcome): { line: 
 /**
  * The MCP revision behaviour behind a verdict: a server and a pinned worker that share no
  * revision (a -32022 refusal, or a 2026-07-28 probe the server did not offer), or a negotiating
- * worker whose server/discover probe reached a 2025-11-25-only server, so that every connection
- * sent the probe and then initialize (the server's first request twice: a doubled JWKS wait, or
- * four requests in a row before the init line).
+ * worker whose server/discover probe was answered without a session, so that initialize followed
+ * on the same attempt (the server's first request twice: a doubled JWKS wait, or four requests in
+ * a row before the init line): a 2025-11-25-only server, or any server that refused the probe's
+ * token (its auth comes before its revisions; measured with Claude Code 2.1.332, see the README).
  */
 function revisionLine(scenario: Scenario, server: ServerOutcome): { line: string; fix?: string } | undefined {
   const node = scenario.topology.nodes.find((candidate) => candidate.name === server.node);
@@ -162,10 +163,15 @@ function revisionLine(scenario: Scenario, server: ServerOutcome): { line: string
       fix: `set ${MCP_REVISIONS_ENV}: both on ${node.name} (a current server speaks both), or ${pinned ? 'remove the worker\'s client_revision (it then negotiates as Claude Code 2.1.332: probe, then fall back)' : `connect with a client that speaks ${revisions.join(' or ')}`}`,
     };
   }
-  if (pinned || revisions.includes('2026-07-28') || server.status === 'connected') return undefined;
-  return {
-    line: `MCP revision: the worker probes with server/discover (2026-07-28) first, as Claude Code 2.1.332 does; ${node.name} speaks only 2025-11-25 (${source}), so initialize followed the probe: each of its first requests was handled twice`,
-  };
+  if (pinned || server.status === 'connected') return undefined;
+  const probe = 'the worker probes with server/discover (2026-07-28) first, as Claude Code 2.1.332 does';
+  if (!revisions.includes('2026-07-28')) {
+    return { line: `MCP revision: ${probe}; ${node.name} speaks only 2025-11-25 (${source}), so initialize followed the probe: each of its first requests was handled twice` };
+  }
+  if (server.status === 'failed' && server.reason?.kind.startsWith('auth.')) {
+    return { line: `MCP revision: ${probe}; ${node.name} refused the probe's token before reading its revision, so initialize followed with the same token: the token was checked twice` };
+  }
+  return undefined;
 }
 
 function inboundSelector(from: TopologyNode, to: TopologyNode): string {
