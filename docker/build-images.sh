@@ -36,22 +36,20 @@ docker image inspect "$base" >/dev/null 2>&1 || die "base image $base is not loc
 
 log="$(mktemp /tmp/mth-docker-build.XXXXXX.log)"
 trap 'rm -f "$log"' EXIT
-start=$SECONDS
-# Client 28 without buildx falls back to the legacy builder (and says so on stderr): both kept in
-# the log, shown only when the build fails.
-if ! docker build \
-  --file "$repo_root/docker/Dockerfile" \
-  --build-arg "BASE_IMAGE=$base" \
-  --tag "$tag" \
-  "$repo_root" >"$log" 2>&1; then
-  tail -n 40 "$log" >&2
-  die "docker build of $tag failed (last 40 lines above)"
-fi
+# build_image TAG DOCKER-BUILD-ARGS...: the build's output goes to the log, shown only when it fails
+# (client 28 without buildx falls back to the legacy builder and says so on stderr: kept there too).
+build_image() {
+  local image="$1"
+  shift
+  docker build --tag "$image" "$@" >"$log" 2>&1 || { tail -n 40 "$log" >&2; die "docker build of $image failed (last 40 lines above)"; }
+}
+image_size() { docker image inspect -f '{{ .Size }}' "$1" | awk '{ printf "%.0f MB", $1 / 1e6 }'; }
 
+start=$SECONDS
+build_image "$tag" --file "$repo_root/docker/Dockerfile" --build-arg "BASE_IMAGE=$base" "$repo_root"
 got="$(docker run --rm --label mcp-topology-harness=1 "$tag" node --version)"
 [[ "$got" == v24.* ]] || die "$tag runs node $got, expected v24"
-size="$(docker image inspect -f '{{ .Size }}' "$tag" | awk '{ printf "%.0f MB", $1 / 1e6 }')"
-echo "build-images: built $tag on $base ($got, $size) in $((SECONDS - start)) s"
+echo "build-images: built $tag on $base ($got, $(image_size "$tag")) in $((SECONDS - start)) s"
 
 # --- The Claude Code image: the harness image + the pinned binary + the libraries it needs there.
 claude_tag="${CLAUDE_IMAGE_TAG:-mcp-topology-harness/claude-code:local}"
@@ -88,15 +86,7 @@ for lib in $missing; do
   cp -L "$lib" "$context/root$lib"
 done
 start=$SECONDS
-if ! docker build \
-  --build-arg "HARNESS_IMAGE=$tag" \
-  --build-arg "CLAUDE_CODE_VERSION=$claude_version" \
-  --tag "$claude_tag" \
-  "$context" >"$log" 2>&1; then
-  tail -n 40 "$log" >&2
-  die "docker build of $claude_tag failed (last 40 lines above)"
-fi
+build_image "$claude_tag" --build-arg "HARNESS_IMAGE=$tag" --build-arg "CLAUDE_CODE_VERSION=$claude_version" "$context"
 got="$(docker run --rm --label mcp-topology-harness=1 -e DISABLE_TELEMETRY=1 -e CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 "$claude_tag" claude --version)"
 [[ "$got" == *"$claude_version"* ]] || die "$claude_tag runs claude --version as '$got', expected $claude_version"
-size="$(docker image inspect -f '{{ .Size }}' "$claude_tag" | awk '{ printf "%.0f MB", $1 / 1e6 }')"
-echo "build-images: built $claude_tag (Claude Code $claude_version, added libraries: ${missing:-none}; $size) in $((SECONDS - start)) s"
+echo "build-images: built $claude_tag (Claude Code $claude_version, added libraries: ${missing:-none}; $(image_size "$claude_tag")) in $((SECONDS - start)) s"
