@@ -70,12 +70,17 @@ async function containersRuntime(): Promise<Runtime | string> {
 export interface ContainersRunArgs {
   /** Reuse started containers across scenarios (reusingContainersRuntime), or start each anew. */
   reuse: boolean;
+  /** Who plays the worker (default each scenario's own: the simulated worker). */
+  client?: 'simulated' | 'claude-code';
+  /** A folder under scenarios/ (default all of it). */
+  folder?: string;
 }
 
 export type ContainersRunFigures =
   | { skipped: string }
   | {
       reuse: boolean;
+      client: string;
       scenarios: number;
       passed: number;
       failed: string[];
@@ -93,8 +98,9 @@ export type ContainersRunFigures =
     };
 
 /**
- * Part 7 (opt-in: `--only containers-run`, several minutes): all of scenarios/ with `--runtime
- * containers`, with or without reuse, beside the in-process verdicts of the same scenarios.
+ * Part 7 (opt-in: `--only containers-run`, several minutes): all of scenarios/ (or one folder) with
+ * `--runtime containers`, with or without reuse, under the simulated worker or real Claude Code,
+ * beside the in-process verdicts of the same scenarios under the simulated worker.
  */
 export async function measureContainersRun(args: ContainersRunArgs): Promise<ContainersRunFigures> {
   const runtime = await containersRuntime();
@@ -102,17 +108,18 @@ export async function measureContainersRun(args: ContainersRunArgs): Promise<Con
   const { inProcessRuntime, reusingContainersRuntime } = await import('../harness/runtime/index.ts');
   const { runScenarios } = await import('../harness/runner/index.ts');
   const { resolveScenarioArgs } = await import('../harness/topology/index.ts');
-  const scenarios = await resolveScenarioArgs([], { root: SCENARIOS_DIR });
+  const scenarios = await resolveScenarioArgs(args.folder ? [path.join(SCENARIOS_DIR, args.folder)] : [], { root: SCENARIOS_DIR });
   const inProcess = await runScenarios(scenarios, { runtime: inProcessRuntime });
+  const client = args.client ? { client: args.client } : {};
   const started = performance.now();
   let results: Awaited<ReturnType<typeof runScenarios>>;
   let pool: { started: number; reused: number; restartedServices: number } | undefined;
   if (args.reuse) {
     await using reusing = reusingContainersRuntime();
-    results = await runScenarios(scenarios, { runtime: reusing });
+    results = await runScenarios(scenarios, { runtime: reusing, ...client });
     pool = reusing.stats();
   } else {
-    results = await runScenarios(scenarios, { runtime });
+    results = await runScenarios(scenarios, { runtime, ...client });
   }
   const wallMs = performance.now() - started;
   const verdicts = (result: (typeof results)[number]) =>
@@ -121,6 +128,7 @@ export async function measureContainersRun(args: ContainersRunArgs): Promise<Con
   const times = results.map((result) => result.elapsedMs);
   return {
     reuse: args.reuse,
+    client: args.client ?? 'simulated',
     scenarios: results.length,
     passed: results.filter((result) => result.ok && !result.skipped).length,
     failed: results.filter((result) => !result.ok).map((result) => `${result.scenario}${result.error ? ` (${result.error.code})` : ''}`),

@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import Table from 'cli-table3';
 import type { BlockedRow } from './blocked.ts';
 import type { ClientsRow } from './clients.ts';
-import type { ContainersFigures, ContainersRunFigures } from './containers.ts';
+import type { ContainersFigures, ContainersRunArgs, ContainersRunFigures } from './containers.ts';
 import type { HandshakeFigures } from './handshake.ts';
 import { inChild, machine, round, type ChildFigures } from './measure.ts';
 import type { ScenarioRunArgs, ScenarioRunFigures } from './scenarios.ts';
@@ -230,18 +230,23 @@ if (wanted('containers')) {
 }
 
 if (wanted('containers-run')) {
-  const t = table(['7. all of scenarios/ in containers', 'wall', 'per scenario: median', 'p90', 'max', 'passed', 'failed', 'topologies started / reused', 'verdicts as in-process']);
+  const t = table(['7. scenarios in containers', 'wall', 'per scenario: median', 'p90', 'max', 'passed', 'failed', 'topologies started / reused', 'verdicts as in-process']);
   const runs: Record<string, ContainersRunFigures | { failed: string }> = {};
-  for (const reuse of [true, false]) {
-    progress(`7 containers-run: all of scenarios/ in containers, ${reuse ? 'reusing containers' : 'each scenario on its own (--no-reuse)'}`);
+  const passes: { key: string; name: string; args: ContainersRunArgs }[] = [
+    { key: 'reuse', name: 'all of scenarios/, reuse (default)', args: { reuse: true } },
+    { key: 'noReuse', name: 'all of scenarios/, --no-reuse', args: { reuse: false } },
+    { key: 'claudeCode', name: 'scenarios/incidents under Claude Code, reuse', args: { reuse: true, client: 'claude-code', folder: 'incidents' } },
+  ];
+  for (const { key, name, args } of passes) {
+    progress(`7 containers-run: ${name}`);
     let figures: ContainersRunFigures | { failed: string };
     try {
-      figures = await inChild<ContainersRunFigures>('containers-run', { reuse }, 1_800_000);
+      figures = await inChild<ContainersRunFigures>('containers-run', args, 1_800_000);
     } catch (error) {
       figures = { failed: (error as Error).message.split('\n').slice(0, 6).join(' ') };
     }
-    runs[reuse ? 'reuse' : 'noReuse'] = figures;
-    const name = reuse ? 'reuse (default)' : '--no-reuse';
+    runs[key] = figures;
+    const reuse = key === 'reuse';
     if ('skipped' in figures && typeof figures.skipped === 'string') t.push([name, `skipped: ${figures.skipped}`, '', '', '', '', '', '', '']);
     else if ('failed' in figures && typeof figures.failed === 'string') t.push([name, `failed: ${figures.failed}`, '', '', '', '', '', '', '']);
     else {
@@ -254,7 +259,7 @@ if (wanted('containers-run')) {
         ms(f.perScenario.maxMs),
         `${f.passed} (+${f.skipped} skipped)`,
         f.failed.length === 0 ? '0' : f.failed.join(', '),
-        f.pool ? `${f.pool.started} / ${f.pool.reused} (${f.pool.restartedServices} services restarted)` : `${f.scenarios} / 0`,
+        f.pool ? `${f.pool.started} / ${f.pool.reused} (${f.pool.restartedServices} services started afresh with another env)` : `${f.scenarios} / 0`,
         f.differFromInProcess.length === 0 ? 'all' : `differ: ${f.differFromInProcess.join(', ')}`,
       ]);
       if (reuse) targets.push({ target: 'all of scenarios/ in containers < 3 min, verdicts as in-process', measured: `${ms(f.wallMs)}, ${f.differFromInProcess.length} differ`, met: f.wallMs < 180_000 && f.differFromInProcess.length === 0 && f.failed.length === 0 });
@@ -262,7 +267,7 @@ if (wanted('containers-run')) {
   }
   results.containersRun = runs;
   out(t.toString());
-  out('   runScenarios over all of scenarios/ with the containers runtime; per scenario: its own elapsedMs (up or reset, worker, diagnosis)');
+  out('   runScenarios with the containers runtime; per scenario: its own elapsedMs (up or reset, worker, diagnosis); verdicts compared with the simulated worker in-process');
 }
 
 const m = results.machine as ReturnType<typeof machine>;
