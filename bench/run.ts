@@ -3,7 +3,7 @@
 // the targets; writes everything to bench/results/latest.json. Every measurement runs in a fresh
 // Node process (bench/child.ts), so peak RSS and CPU are its own. Usage:
 //   node bench/run.ts [--only handshake,throughput,scaling,blocked,clients,containers,containers-run] [--out file.json]
-// containers-run (all of scenarios/ in containers, with and without reuse: about 15 minutes on 2 cores) runs only when named.
+// containers-run (all of scenarios/ in containers with and without reuse, and the incidents under Claude Code there: about 15 minutes on 2 cores) runs only when named.
 import { execFileSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
