@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import type { Clock } from '../../common/index.ts';
 import type { ToolHost } from '../shared/index.ts';
-import { errorResult, textResult } from '../shared/index.ts';
+import { errorResult, textResult, toolInputSchema } from '../shared/index.ts';
 import { MatcherSchema } from './fixtures.ts';
 import type { Alert, Fixtures, Matcher, Silence } from './fixtures.ts';
 
@@ -59,24 +59,24 @@ function silenceState(startsAt: number, endsAt: number, now: number): Silence['s
   return startsAt > now ? 'pending' : 'active';
 }
 
-// Argument schemas, built once per process: the server registers its tools anew for every request
-// (stateless mode, a server per request), and zod schemas are only read, never changed.
+// Argument schemas, built once per process (with their JSON Schema): the server registers its tools
+// anew for every request (stateless mode, a server per request), and they are only read, never changed.
 const INPUTS = {
-  list_alerts: {
+  list_alerts: toolInputSchema({
     filter: z.array(z.string()).optional(),
     active: z.boolean().default(true),
     silenced: z.boolean().default(true),
     inhibited: z.boolean().default(true),
-  },
-  get_alert_groups: {},
-  list_silences: { filter: z.array(z.string()).optional() },
-  create_silence: {
+  }),
+  get_alert_groups: toolInputSchema({}),
+  list_silences: toolInputSchema({ filter: z.array(z.string()).optional() }),
+  create_silence: toolInputSchema({
     matchers: z.array(MatcherSchema).min(1),
     startsAt: z.string().optional(),
     endsAt: z.string().optional(),
     createdBy: z.string().min(1),
     comment: z.string().min(1),
-  },
+  }),
 };
 
 /**

@@ -1,18 +1,18 @@
 import * as z from 'zod';
-import { errorResult, textResult } from '../shared/index.ts';
+import { errorResult, textResult, toolInputSchema } from '../shared/index.ts';
 import type { ToolHost } from '../shared/index.ts';
 import type { Fixtures } from './fixtures.ts';
 
 /** Tool names of the grafana toolset, in the order tools/list gives them. */
 export const GRAFANA_TOOLS = ['search_dashboards', 'get_dashboard_by_uid', 'list_datasources', 'query_prometheus'] as const;
 
-// Argument schemas, built once per process: the server registers its tools anew for every request
-// (stateless mode, a server per request), and zod schemas are only read, never changed.
+// Argument schemas, built once per process (with their JSON Schema): the server registers its tools
+// anew for every request (stateless mode, a server per request), and they are only read, never changed.
 const INPUTS = {
-  search_dashboards: { query: z.string().optional(), tag: z.string().optional() },
-  get_dashboard_by_uid: { uid: z.string() },
-  list_datasources: { type: z.string().optional() },
-  query_prometheus: { datasourceUid: z.string(), expr: z.string().min(1) },
+  search_dashboards: toolInputSchema({ query: z.string().optional(), tag: z.string().optional() }),
+  get_dashboard_by_uid: toolInputSchema({ uid: z.string() }),
+  list_datasources: toolInputSchema({ type: z.string().optional() }),
+  query_prometheus: toolInputSchema({ datasourceUid: z.string(), expr: z.string().min(1) }),
 };
 
 /**

@@ -2,7 +2,7 @@ import * as z from 'zod';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { getRules, listMetrics, PrometheusError, queryPrometheus } from '../prometheus/index.ts';
 import type { PrometheusRequestOptions } from '../prometheus/index.ts';
-import { errorResult, networkErrorCode, textResult } from '../shared/index.ts';
+import { errorResult, networkErrorCode, textResult, toolInputSchema } from '../shared/index.ts';
 import { systemClock, timeoutSignal } from '../../common/index.ts';
 import type { Clock, Fetch, ServiceLog } from '../../common/index.ts';
 import type { ToolHost } from '../shared/index.ts';
@@ -55,15 +55,15 @@ function parseTime(time: string): number | undefined {
   return Number.isNaN(ms) ? undefined : ms;
 }
 
-// Argument schemas, built once per process: the server registers its tools anew for every request
-// (stateless mode, a server per request), and zod schemas are only read, never changed.
+// Argument schemas, built once per process (with their JSON Schema): the server registers its tools
+// anew for every request (stateless mode, a server per request), and they are only read, never changed.
 const INPUTS = {
-  hello_world: { name: z.string().optional() },
-  echo: { message: z.string() },
-  server_info: {},
-  prometheus_query: { query: z.string().min(1), time: z.string().optional() },
-  get_rules: { type: z.enum(['alert', 'record']).optional() },
-  list_metrics: {},
+  hello_world: toolInputSchema({ name: z.string().optional() }),
+  echo: toolInputSchema({ message: z.string() }),
+  server_info: toolInputSchema({}),
+  prometheus_query: toolInputSchema({ query: z.string().min(1), time: z.string().optional() }),
+  get_rules: toolInputSchema({ type: z.enum(['alert', 'record']).optional() }),
+  list_metrics: toolInputSchema({}),
 };
 
 /**

@@ -24,5 +24,6 @@ export {
 } from './mcp-revisions.ts';
 export type { McpRevision, McpServerDefinition, ToolHost } from './mcp-revisions.ts';
 export { connectMcpClient } from './mcp-client.ts';
+export { toolInputSchema } from './tool-schema.ts';
 export type { ConnectMcpClientOptions, ConnectedMcpClient } from './mcp-client.ts';
 export { networkErrorCode, describeNetworkError } from './network-error.ts';
