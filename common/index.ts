@@ -23,3 +23,4 @@ export type { LogEntry, LogSink } from './log.ts';
 export { proxiedFetch, proxyDispatcher } from './fetch.ts';
 export type { Fetch } from './fetch.ts';
 export { lazySchemaValidator } from './schema-validator.ts';
+export { deepFreeze } from './freeze.ts';

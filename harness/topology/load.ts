@@ -4,7 +4,7 @@ import { stringify } from 'yaml';
 import type { z } from 'zod';
 import { CURRENT_NEBULA, parseFirewall, type Firewall, type NebulaVersion } from '../network/index.ts';
 import { parseWorkerConfig, parseWorkerSettings, type WorkerSettings } from '../client/index.ts';
-import { isHarnessError } from '../../common/index.ts';
+import { deepFreeze, isHarnessError } from '../../common/index.ts';
 import { TopologyError, type SourceLocation } from './errors.ts';
 import { expandMatrix } from './matrix.ts';
 import { isPlainObject, mergePatch } from './merge-patch.ts';
@@ -286,14 +286,6 @@ function parsedOnce<T>(key: string, parse: () => T): T {
     parsedWorkerFiles.set(key, parsed);
   }
   return parsed;
-}
-
-function deepFreeze<T>(value: T): T {
-  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const inner of Object.values(value)) deepFreeze(inner);
-  }
-  return value;
 }
 
 async function withLocation<T>(location: SourceLocation, run: () => Promise<T>): Promise<T> {

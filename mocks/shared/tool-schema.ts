@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { deepFreeze } from '../../common/index.ts';
 
 type JsonSchemaOf = (options: { target: string }) => Record<string, unknown>;
 
@@ -20,9 +21,9 @@ export function toolInputSchema<Shape extends z.ZodRawShape>(shape: Shape): z.Zo
   const once = (io: 'input' | 'output'): JsonSchemaOf => (options) => {
     const key = `${io}\u0000${JSON.stringify(options)}`;
     let json = converted.get(key);
-    if (!json) converted.set(key, (json = convert[io](options)));
-    // A copy each time: the SDK may add to what it is given (a root `type`).
-    return structuredClone(json);
+    // Frozen: shared by every request's tools/list (the SDKs copy before they add, say, a root `type`).
+    if (!json) converted.set(key, (json = deepFreeze(convert[io](options))));
+    return json;
   };
   (schema as { '~standard': unknown })['~standard'] = { ...standard, jsonSchema: { input: once('input'), output: once('output') } };
   return schema;
