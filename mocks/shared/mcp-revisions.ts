@@ -75,13 +75,13 @@ export function mcpRevisionsRouter(path: string, revisions: readonly McpRevision
   router.post(path, async (req, res, next) => {
     // A middleware before this one (monitoring-mcp's spec auth) may have read and parsed the body already.
     const read = (req as Request & { body?: unknown }).body;
-    const body = read !== undefined ? Buffer.from(JSON.stringify(read)) : await readBody(req, DEFAULT_MAX_REQUEST_BODY_SIZE);
-    if (body === undefined) {
-      sendJsonRpcError(res, 413, JSON_RPC_SERVER_ERROR, `Payload Too Large: the body exceeds ${DEFAULT_MAX_REQUEST_BODY_SIZE} bytes`);
-      return;
-    }
     let parsed: unknown = read;
     if (read === undefined) {
+      const body = await readBody(req, DEFAULT_MAX_REQUEST_BODY_SIZE);
+      if (body === undefined) {
+        sendJsonRpcError(res, 413, JSON_RPC_SERVER_ERROR, `Payload Too Large: the body exceeds ${DEFAULT_MAX_REQUEST_BODY_SIZE} bytes`);
+        return;
+      }
       try {
         parsed = JSON.parse(body.toString('utf8'));
       } catch {
@@ -90,7 +90,8 @@ export function mcpRevisionsRouter(path: string, revisions: readonly McpRevision
         return;
       }
     }
-    const request = webRequest(req, body);
+    // Both routes are given the parsed body and never read the request's: the headers are enough.
+    const request = webRequest(req);
     if (legacyRouter && (await isLegacyRequest(request, parsed))) {
       // On to the v1 route below, which hands the body already read to its transport.
       (req as Request & { body?: unknown }).body = parsed;
@@ -141,11 +142,12 @@ function readBody(req: Request, limit: number): Promise<Buffer | undefined> {
   });
 }
 
-function webRequest(req: Request, body: Buffer): globalThis.Request {
+/** The request's method, URL and headers as a web Request, without its body (already read and parsed). */
+function webRequest(req: Request): globalThis.Request {
   const headers = new Headers();
   for (const [name, value] of Object.entries(req.headers)) {
     if (value === undefined) continue;
     for (const one of Array.isArray(value) ? value : [value]) headers.append(name, one);
   }
-  return new Request(`http://${req.headers.host ?? 'localhost'}${req.originalUrl}`, { method: req.method, headers, body: new Uint8Array(body) });
+  return new Request(`http://${req.headers.host ?? 'localhost'}${req.originalUrl}`, { method: req.method, headers });
 }
