@@ -114,9 +114,11 @@ export async function startContainersTopology(topology: Topology, options: Conta
   let workerHost: Promise<{ container: StartedTestContainer; output: LineCollector }> | undefined;
   /** Every Docker call of this run that may create something, until it settles: close() waits for them. */
   const creating = new Set<Promise<unknown>>();
-  /** Starts `create` unless the topology is closing (then nothing may be made that its close would miss). */
+  /** Starts `create` unless the topology is closing or SIGINT/SIGTERM came (then nothing may be made that a clean-up would miss). */
   const creation: Creation = <T>(create: () => Promise<T>): Promise<T> => {
     if (closing) return Promise.reject(new RuntimeError('ERR_RUNTIME_START', `topology ${runId} is closed: nothing more starts on it`));
+    const signal = interruptedBy();
+    if (signal) return Promise.reject(new RuntimeError('ERR_RUNTIME_START', `interrupted by ${signal}`));
     const work = create();
     creating.add(work);
     const done = () => creating.delete(work);
