@@ -68,6 +68,37 @@ export function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<v
 }
 
 /**
+ * A clock that is told of a service's deliberate waits (`delayed`), apart from its other timers:
+ * the in-process flow accounting gives each node one, so that a request parked on such a wait
+ * counts as waiting on a deadline, not as work under way (harness/runtime/flow-accounting.ts).
+ */
+export interface DelayAwareClock extends TimerClock {
+  /** Counts one deliberate wait until the returned function is called. */
+  delaying(): () => void;
+}
+
+/**
+ * Calls `callback` after `ms` on `clock`'s timers, as a wait the service does on purpose (a server
+ * slow under load): a DelayAwareClock counts it while it runs. Returns the function that cancels it.
+ *
+ * @example
+ * const cancel = delayed(clock, 4_700, next);
+ * res.once('close', cancel);
+ */
+export function delayed(clock: Clock, ms: number, callback: () => void): () => void {
+  const timers = timersOf(clock);
+  const done = typeof (clock as Partial<DelayAwareClock>).delaying === 'function' ? (clock as DelayAwareClock).delaying() : () => {};
+  const handle = timers.setTimeout(() => {
+    done();
+    callback();
+  }, ms);
+  return () => {
+    timers.clearTimeout(handle);
+    done();
+  };
+}
+
+/**
  * A clock that moves only when told to.
  *
  * @example

@@ -12,8 +12,8 @@
  * import { HarnessError, ManualClock, listen } from '../../common/index.ts';
  */
 export { HarnessError, isHarnessError } from './errors.ts';
-export { systemClock, ManualClock, timersOf, timeoutSignal, sleep } from './clock.ts';
-export type { Clock, Timers, TimerClock, TimerHandle } from './clock.ts';
+export { systemClock, ManualClock, timersOf, timeoutSignal, sleep, delayed } from './clock.ts';
+export type { Clock, DelayAwareClock, Timers, TimerClock, TimerHandle } from './clock.ts';
 export { STALL_GRACE_MS, VirtualClock, isVirtualClock } from './virtual-clock.ts';
 export type { ActivitySource, ActivityToken } from './virtual-clock.ts';
 export { listen, disposable } from './started.ts';

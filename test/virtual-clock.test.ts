@@ -10,7 +10,7 @@ import { connectWorker } from '../harness/client/index.ts';
 import { parseFirewall, startNetwork } from '../harness/network/index.ts';
 import { runScenario, withBounds, type ScenarioResult } from '../harness/runner/index.ts';
 import { FlowAccounting } from '../harness/runtime/index.ts';
-import { loadScenarioFile } from '../harness/topology/index.ts';
+import { loadScenarioFile, type Scenario } from '../harness/topology/index.ts';
 import { startSlowFront } from './slow-front.ts';
 
 const incident = (file: string) => path.resolve(import.meta.dirname, '../scenarios/incidents/2025-10-01-prometheus-mcp', file);
@@ -126,3 +126,39 @@ describe('a blocked JWKS behind monitoring-mcp with the real components\' timeou
     expect(result.elapsedMs).toBeLessThan(10_000);
   });
 });
+
+describe('a server slow on purpose (MCP_RESPONSE_DELAY_MS) on a virtual clock', () => {
+  const step = async () =>
+    (await loadScenarioFile(path.resolve(import.meta.dirname, '../scenarios/incidents/2026-12-01-mcp-probe-timing/1-slow-server-pending.yaml')))[0]!;
+  const withDelay = (scenario: Scenario, delayMs: number) => ({
+    ...scenario,
+    topology: {
+      ...scenario.topology,
+      nodes: scenario.topology.nodes.map((node) => (node.name === 'monitoring-mcp' ? { ...node, env: { ...node.env, MCP_RESPONSE_DELAY_MS: String(delayMs) } } : node)),
+    },
+  });
+
+  // Four requests (probe, initialize, initialized, tools/list), each answered after the delay, against the
+  // worker's init wait of MCP_TIMEOUT 17 s: the delays cost no wall time, and the edge is exact.
+  it.each([
+    [4_249, 'connected', 4 * 4_249],
+    [4_251, 'pending', 17_000],
+  ])('with a delay of %i ms per request, prometheus is %s after %i ms of virtual time', async (delayMs, status, waited) => {
+    const result = await runScenario(withDelay(await step(), delayMs));
+    expect(result.servers.find((server) => server.name === 'prometheus')?.status).toBe(status);
+    expect(result.waitedMs).toBe(waited);
+    // Wall time: the start and handshakes, not the 17 s (loose, for a loaded 2-core machine).
+    expect(result.elapsedMs).toBeLessThan(10_000);
+  });
+
+  it('in real time (--real-time) the same scenario waits the delays out, with the same verdict', async () => {
+    const scenario = withDelay(await step(), 300);
+    const real = await runScenario(scenario, { time: 'real' });
+    const virtual = await runScenario(scenario);
+    expect(real.elapsedMs).toBeGreaterThanOrEqual(4 * 300);
+    expect(virtual.waitedMs).toBe(4 * 300);
+    expect(real.servers.map((server) => server.status)).toEqual(virtual.servers.map((server) => server.status));
+    expect(virtual.servers.find((server) => server.name === 'prometheus')?.status).toBe('connected');
+  });
+});
+

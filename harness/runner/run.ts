@@ -1,7 +1,6 @@
 import os from 'node:os';
 import { claudeCodeClient, initMessage, simulatedClient, type ClientName, type WorkerClient } from '../client/index.ts';
 import { isHarnessError, STALL_GRACE_MS, VirtualClock } from '../../common/index.ts';
-import { MCP_RESPONSE_DELAY_ENV } from '../../mocks/monitoring-mcp/index.ts';
 import { inProcessRuntime, type Runtime } from '../runtime/index.ts';
 import type { Scenario } from '../topology/index.ts';
 import { compare } from './compare.ts';
@@ -46,7 +45,7 @@ export async function runScenario(scenario: Scenario, options: Pick<RunOptions, 
   const base = { scenario: scenario.id, file: scenario.file, description: scenario.description, client: { name: clientName } };
   const runtime = options.runtime ?? inProcessRuntime;
   // Only the in-process runtime with the simulated worker can run on a scenario's own clock.
-  using clock = options.time !== 'real' && runtime === inProcessRuntime && clientName === 'simulated' && !takesWallTime(scenario) ? new VirtualClock() : undefined;
+  using clock = options.time !== 'real' && runtime === inProcessRuntime && clientName === 'simulated' ? new VirtualClock() : undefined;
   try {
     await using running = await runtime.start(scenario.topology, clock ? { clock } : {});
     const report = await running.runWorker(workerClient(clientName, options));
@@ -168,12 +167,4 @@ function eventLoopPacer(): { wait: () => Promise<void>; busy: () => boolean } {
       }),
     busy: () => lagMs > MAX_LAG_MS,
   };
-}
-
-/**
- * A scenario whose server is slow on purpose (monitoring-mcp's MCP_RESPONSE_DELAY_MS) needs real
- * time: on a virtual clock an answer on its way takes no time, however long it is held.
- */
-function takesWallTime(scenario: Scenario): boolean {
-  return scenario.topology.nodes.some((node) => node.run === 'monitoring-mcp' && Boolean(node.env[MCP_RESPONSE_DELAY_ENV]));
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { VirtualClock, type Fetch } from '../../common/index.ts';
+import { delayed, VirtualClock, type Fetch } from '../../common/index.ts';
 import { FlowAccounting } from './flow-accounting.ts';
 
 const NODES: Record<string, string> = {
@@ -120,6 +120,42 @@ describe('FlowAccounting', () => {
     void t.accounting.fetchOf('monitoring-mcp', t.base.fetch)(JWKS);
     held(t.accounting, 'monitoring-mcp', JWKS);
     expect(t.accounting.active()).toBe(false);
+  });
+
+  it("counts a request forwarded to a node as waiting while the node waits on purpose (delayed), not on its other timers", async () => {
+    using t = setUp();
+    void t.accounting.fetchOf('claude-worker', t.base.fetch)(MCP, { method: 'POST' });
+    const clock = t.accounting.clockOf('monitoring-mcp');
+    // A fetch's timeout is a deadline of the node, not a wait: the node is still working.
+    clock.setTimeout(() => {}, 30_000);
+    expect(t.accounting.active()).toBe(true);
+    let answered = false;
+    const cancel = delayed(clock, 4_700, () => {
+      answered = true;
+    });
+    expect(t.accounting.describe()).toEqual(['claude-worker -> monitoring-mcp.service.dev.consul:8000 (waiting)']);
+    expect(t.accounting.active()).toBe(false);
+    // The clock jumps to the delay (the earliest timer), and the node works again from there.
+    await turns(10);
+    expect(answered).toBe(true);
+    expect(t.clock.elapsed).toBe(4_700);
+    expect(t.accounting.active()).toBe(true);
+    cancel();
+    expect(t.accounting.active()).toBe(true);
+  });
+
+  it('a node with two requests in and one deliberate wait is still working on the other', () => {
+    using t = setUp();
+    const worker = t.accounting.fetchOf('claude-worker', t.base.fetch);
+    void worker(MCP, { method: 'POST' });
+    void worker(MCP, { method: 'POST' });
+    const cancel = delayed(t.accounting.clockOf('monitoring-mcp'), 1_000, () => {});
+    expect(t.accounting.active()).toBe(true);
+    delayed(t.accounting.clockOf('monitoring-mcp'), 1_000, () => {});
+    expect(t.accounting.active()).toBe(false);
+    cancel();
+    cancel();
+    expect(t.accounting.active()).toBe(true);
   });
 
   it('nodes waiting on each other in a cycle count as real work', () => {

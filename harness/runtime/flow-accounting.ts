@@ -1,4 +1,4 @@
-import type { Fetch, VirtualClock } from '../../common/index.ts';
+import type { DelayAwareClock, Fetch, VirtualClock } from '../../common/index.ts';
 import type { HeldFlow } from '../network/index.ts';
 
 /** One request a node sent through its egress, from the call until its answer is read. */
@@ -20,11 +20,12 @@ interface Flow {
  *   there (a drop applies to every connection from the node to that address, so each of them is
  *   held once its CONNECT arrives; until then the count is short and the request counts as real), or
  * - it was forwarded to a node that is itself waiting: that node has requests out, every one of
- *   them waiting, and at least as many as there are requests into it (so each request into it can
- *   be matched with one of its held flows). This is the approximation: the egress cannot tell
+ *   them waiting, or deliberate waits on its clock (`clockOf`: a server slow on purpose), and at
+ *   least as many of the two as there are requests into it (so each request into it can be
+ *   matched with one of its held flows or waits). This is the approximation: the egress cannot tell
  *   which inbound request a node's outbound one serves; a node busy on one request while another
  *   waits on two held flows would count as waiting. A cycle of nodes waiting on each other counts
- *   as real work.
+ *   as real work. A node's other timers (a fetch's timeout) are deadlines, never counted as waits.
  * Anything else is a real answer on its way, and the clock does not move.
  *
  * @example
@@ -37,6 +38,7 @@ export class FlowAccounting {
   readonly #resolve: (host: string, port: number) => string | undefined;
   readonly #flows = new Set<Flow>();
   readonly #held = new Map<string, number>();
+  readonly #delays = new Map<string, number>();
   readonly #stop: () => void;
 
   constructor(clock: VirtualClock, resolve: (host: string, port: number) => string | undefined) {
@@ -46,20 +48,18 @@ export class FlowAccounting {
   }
 
   /** The egress's hook: counts a held flow until the returned function is called. */
-  readonly onHold = (flow: HeldFlow): (() => void) => {
-    const key = heldKey(flow.source, flowKey(flow.destination, flow.port));
-    this.#held.set(key, (this.#held.get(key) ?? 0) + 1);
-    this.#clock.notify();
-    let ended = false;
-    return () => {
-      if (ended) return;
-      ended = true;
-      const left = (this.#held.get(key) ?? 1) - 1;
-      if (left > 0) this.#held.set(key, left);
-      else this.#held.delete(key);
-      this.#clock.notify();
+  readonly onHold = (flow: HeldFlow): (() => void) => this.#hold(this.#held, heldKey(flow.source, flowKey(flow.destination, flow.port)));
+
+  /** The scenario's clock as `node`'s services see it: the same time and timers, with the node's deliberate waits counted. */
+  clockOf(node: string): DelayAwareClock {
+    const clock = this.#clock;
+    return {
+      now: () => clock.now(),
+      setTimeout: (callback, ms) => clock.setTimeout(callback, ms),
+      clearTimeout: (handle) => clock.clearTimeout(handle),
+      delaying: () => this.#hold(this.#delays, node),
     };
-  };
+  }
 
   /** `base` (node's fetch through its egress), with each request counted as above. */
   fetchOf(node: string, base: Fetch): Fetch {
@@ -125,9 +125,25 @@ export class FlowAccounting {
 
   #nodeWaiting(node: string, visiting: Set<string>): boolean {
     const out = [...this.#flows].filter((flow) => flow.source === node);
-    if (out.length === 0) return false;
-    if (out.length < this.#count((flow) => flow.node === node && flow.source !== node)) return false;
+    const waits = out.length + (this.#delays.get(node) ?? 0);
+    if (waits === 0) return false;
+    if (waits < this.#count((flow) => flow.node === node && flow.source !== node)) return false;
     return out.every((flow) => this.#waiting(flow, visiting));
+  }
+
+  /** One more under `key` in `counts` until the returned function is first called. */
+  #hold(counts: Map<string, number>, key: string): () => void {
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+    this.#clock.notify();
+    let ended = false;
+    return () => {
+      if (ended) return;
+      ended = true;
+      const left = (counts.get(key) ?? 1) - 1;
+      if (left > 0) counts.set(key, left);
+      else counts.delete(key);
+      this.#clock.notify();
+    };
   }
 
   #count(match: (flow: Flow) => boolean): number {

@@ -57,7 +57,7 @@ export const inProcessRuntime: Runtime = {
     const startService = async (node: TopologyNode) => {
       const service = await startNodeService(node, {
         fetch: fetchOf(node.name),
-        clock: options.clock,
+        clock: accounting ? accounting.clockOf(node.name) : options.clock,
       });
       services.set(node.name, service);
       service.log.onEntry((entry) => emit({ kind: 'log', node: node.name, entry }));

@@ -1,7 +1,7 @@
 import express from 'express';
 import type { NextFunction, Request, Response } from 'express';
 import * as z from 'zod';
-import { listen, ServiceLog, systemClock } from '../../common/index.ts';
+import { delayed, listen, ServiceLog, systemClock } from '../../common/index.ts';
 import type { Clock, Fetch, Listening, LogSink, Started } from '../../common/index.ts';
 import { AuthorizationCodes } from './authorization-code.ts';
 import { adminApi } from './admin-api.ts';
@@ -137,7 +137,7 @@ class AuthServer implements StartedAuthServer {
   #jwksRequests = 0;
   #jwksAnswers = 0;
   readonly #rotateAfter: number | undefined;
-  readonly #slowTimers = new Set<NodeJS.Timeout>();
+  readonly #slowTimers = new Set<() => void>();
   #faultChange: Promise<void> = Promise.resolve();
   #closed = false;
   #closing: Promise<void> | undefined;
@@ -261,7 +261,7 @@ class AuthServer implements StartedAuthServer {
     this.#closing ??= (async () => {
       this.#closed = true;
       await this.#faultChange.catch(() => undefined);
-      for (const timer of this.#slowTimers) clearTimeout(timer);
+      for (const cancel of this.#slowTimers) cancel();
       this.#slowTimers.clear();
       await Promise.all([this.#main?.close(), this.#jwks?.close()]);
     })();
@@ -321,14 +321,14 @@ class AuthServer implements StartedAuthServer {
         req.socket.destroy();
         return;
       case 'slow': {
-        const timer = setTimeout(() => {
-          this.#slowTimers.delete(timer);
+        const cancel = delayed(this.#clock, this.#slowMs, () => {
+          this.#slowTimers.delete(cancel);
           this.#sendKeys(listener, res, this.#slowMs);
-        }, this.#slowMs);
-        this.#slowTimers.add(timer);
+        });
+        this.#slowTimers.add(cancel);
         res.once('close', () => {
-          clearTimeout(timer);
-          this.#slowTimers.delete(timer);
+          cancel();
+          this.#slowTimers.delete(cancel);
         });
         return;
       }

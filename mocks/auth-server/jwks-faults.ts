@@ -3,7 +3,7 @@ import * as z from 'zod';
 /**
  * How the JWKS endpoint misbehaves, set at run time:
  * - `http-500`: 500 with a JSON error body;
- * - `slow`: the real key set, after `slowMs` (a real timer, cleared on close);
+ * - `slow`: the real key set, after `slowMs` on the server's clock (a deliberate wait, cleared on close);
  * - `invalid-json`: 200 with a truncated JSON body;
  * - `empty-keyset`: 200 `{"keys":[]}`;
  * - `connection-refused`: the dedicated JWKS listener (`jwksUrl`) is closed, so connecting fails

@@ -6,9 +6,8 @@ import type { MonitoringMcpOptions } from './monitoring-mcp.ts';
 import { parsePyJwtVersion, PYJWT_VERSION_ENV } from './pyjwt-versions.ts';
 
 /**
- * MCP_RESPONSE_DELAY_MS: every POST held this long in wall time (a server slow under load). Work
- * that takes wall time on purpose, so a scenario with it runs on real time, not a virtual clock
- * (which does not move while an answer is on its way).
+ * MCP_RESPONSE_DELAY_MS: every POST held this long (a server slow under load), on the service's
+ * clock: in real time in containers, jumped over on a scenario's virtual clock in-process.
  */
 export const MCP_RESPONSE_DELAY_ENV = 'MCP_RESPONSE_DELAY_MS';
 

@@ -1,5 +1,5 @@
 import express from 'express';
-import { listen, ServiceLog, systemClock } from '../../common/index.ts';
+import { delayed, listen, ServiceLog, systemClock } from '../../common/index.ts';
 import type { Clock, Fetch, LogSink, Started } from '../../common/index.ts';
 import { jsonFallbackHandlers, mcpRevisionsRouter, MCP_REVISIONS } from '../shared/index.ts';
 import type { McpRevision } from '../shared/index.ts';
@@ -54,7 +54,8 @@ export interface MonitoringMcpOptions {
   jwksTimeoutMs?: number;
   /**
    * MCP_RESPONSE_DELAY_MS: hold every POST to the MCP endpoint this long before handling it (a
-   * server slow under load). A real timer, cleared when the client goes away.
+   * server slow under load). A timer on `clock` (a deliberate wait: on a scenario's virtual clock
+   * it costs no wall time), cleared when the client goes away.
    */
   responseDelayMs?: number;
   /** JWK set cache lifespan (PyJWKClient `lifespan`); default the PyJWT version's (300 s). */
@@ -162,7 +163,7 @@ export async function startMonitoringMcp(options: MonitoringMcpOptions = {}): Pr
   app.get('/', (_req, res) => {
     res.json({ service: MONITORING_MCP_SERVICE_NAME, tools: MONITORING_MCP_TOOLS });
   });
-  if (options.responseDelayMs) app.post(MONITORING_MCP_PATH, responseDelay(options.responseDelayMs));
+  if (options.responseDelayMs) app.post(MONITORING_MCP_PATH, responseDelay(clock, options.responseDelayMs));
   let prometheusFetch = fetch;
   let resource = options.resourceUrl;
   if (authMode === 'spec') {
@@ -208,14 +209,13 @@ export async function startMonitoringMcp(options: MonitoringMcpOptions = {}): Pr
   };
 }
 
-/** Holds each request `ms` before the next handler; a request whose client left is not handled. */
-function responseDelay(ms: number): express.RequestHandler {
-  return (req, res, next) => {
-    const timer = setTimeout(() => {
+/** Holds each request `ms` on `clock` before the next handler; a request whose client left is not handled. */
+function responseDelay(clock: Clock, ms: number): express.RequestHandler {
+  return (_req, res, next) => {
+    const cancel = delayed(clock, ms, () => {
       res.off('close', cancel);
       if (!res.destroyed) next();
-    }, ms);
-    const cancel = () => clearTimeout(timer);
+    });
     res.once('close', cancel);
   };
 }
