@@ -241,11 +241,15 @@ async function workerOf(worker: NonNullable<NodeSpec['worker']>, at: (...field: 
   const config = await withLocation(at('worker', form), async () => {
     if (form === 'config_file') {
       const configFile = worker.config_file as string;
-      return parseWorkerConfig(await readText(configFile, at('worker', form)), { file: configFile });
+      const text = await readText(configFile, at('worker', form));
+      return parsedOnce(`config\u0000${configFile}\u0000${text}`, () => parseWorkerConfig(text, { file: configFile }));
     }
     const location = at('worker', form);
-    const text = form === 'mcp_servers' ? stringify({ mcp_servers: worker.mcp_servers }) : JSON.stringify({ mcpServers: worker.mcpServers });
-    return parseWorkerConfig(text, { file: `${location.file}:${location.line ?? ''} (${location.field})`, format: form === 'mcp_servers' ? 'agent-config' : 'claude-json' });
+    const file = `${location.file}:${location.line ?? ''} (${location.field})`;
+    return parsedOnce(`config\u0000${file}\u0000${form}\u0000${JSON.stringify(worker[form])}`, () => {
+      const text = form === 'mcp_servers' ? stringify({ mcp_servers: worker.mcp_servers }) : JSON.stringify({ mcpServers: worker.mcpServers });
+      return parseWorkerConfig(text, { file, format: form === 'mcp_servers' ? 'agent-config' : 'claude-json' });
+    });
   });
   let settings: WorkerSettings | undefined;
   if (worker.settings !== undefined && worker.settings_file !== undefined) {
@@ -253,16 +257,43 @@ async function workerOf(worker: NonNullable<NodeSpec['worker']>, at: (...field: 
   }
   if (worker.settings !== undefined) {
     const location = at('worker', 'settings');
-    settings = await withLocation(location, async () =>
-      parseWorkerSettings(JSON.stringify(worker.settings), { file: `${location.file}:${location.line ?? ''} (${location.field})` }),
-    );
+    const file = `${location.file}:${location.line ?? ''} (${location.field})`;
+    const text = JSON.stringify(worker.settings);
+    settings = await withLocation(location, async () => parsedOnce(`settings\u0000${file}\u0000${text}`, () => parseWorkerSettings(text, { file })));
   } else if (worker.settings_file !== undefined) {
     const settingsFile = worker.settings_file;
-    settings = await withLocation(at('worker', 'settings_file'), async () =>
-      parseWorkerSettings(await readText(settingsFile, at('worker', 'settings_file')), { file: settingsFile }),
-    );
+    settings = await withLocation(at('worker', 'settings_file'), async () => {
+      const text = await readText(settingsFile, at('worker', 'settings_file'));
+      return parsedOnce(`settings\u0000${settingsFile}\u0000${text}`, () => parseWorkerSettings(text, { file: settingsFile }));
+    });
   }
   return { servers: config.servers, env: worker.env, tokens: worker.tokens, settings, client: worker.client, revision: worker.client_revision };
+}
+
+/**
+ * Worker configs and settings parsed this process, by file and text: the steps of an incident and
+ * the members of a family mostly share their base's, and parsing them (YAML with positions) was a
+ * third of a generated scenario's load (bench/RESULTS.md). Bounded; shared frozen, never copied.
+ */
+const parsedWorkerFiles = new Map<string, unknown>();
+const PARSED_WORKER_FILES_KEPT = 256;
+
+function parsedOnce<T>(key: string, parse: () => T): T {
+  let parsed = parsedWorkerFiles.get(key) as T | undefined;
+  if (parsed === undefined) {
+    parsed = deepFreeze(parse());
+    if (parsedWorkerFiles.size >= PARSED_WORKER_FILES_KEPT) parsedWorkerFiles.delete(parsedWorkerFiles.keys().next().value!);
+    parsedWorkerFiles.set(key, parsed);
+  }
+  return parsed;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const inner of Object.values(value)) deepFreeze(inner);
+  }
+  return value;
 }
 
 async function withLocation<T>(location: SourceLocation, run: () => Promise<T>): Promise<T> {

@@ -1,12 +1,15 @@
 import { spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 const AUTH_MAIN = path.resolve(import.meta.dirname, '../auth-server/main.ts');
+const MONITORING_MCP_MAIN = path.resolve(import.meta.dirname, '../monitoring-mcp/main.ts');
 
 /** A service's main.ts as a child process, with its stdout's JSON lines. */
-function startMain(main: string) {
-  const child = spawn(process.execPath, [main], { env: { ...process.env, PORT: '0', HOST: '127.0.0.1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+function startMain(main: string, env: Record<string, string> = {}) {
+  const child = spawn(process.execPath, [main], { env: { ...process.env, PORT: '0', HOST: '127.0.0.1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: Record<string, unknown>[] = [];
   const waiters: { match: (line: Record<string, unknown>) => boolean; resolve: (line: Record<string, unknown>) => void }[] = [];
   let partial = '';
@@ -49,5 +52,32 @@ describe('runMain', () => {
       auth.child.kill('SIGTERM');
     }
     expect(await auth.exited).toBe(0);
+  });
+
+  it("applies the env file of HARNESS_SERVICE_ENV_FILE on the reset it is numbered for, and only then", async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'mth-env-test-'));
+    const file = path.join(dir, 'env.json');
+    // The JWKS is never fetched: no request comes.
+    const server = startMain(MONITORING_MCP_MAIN, { HARNESS_SERVICE_ENV_FILE: file, MCP_JWT_AUDIENCE: 'first', MCP_JWKS_URL: 'http://127.0.0.1:9/jwks.json' });
+    const audienceAfter = async (reset: number, content?: object) => {
+      if (content) await writeFile(file, JSON.stringify(content));
+      if (reset > 0) server.child.kill('SIGHUP');
+      await server.next((line) => line.event === 'listening' && line.resets === reset);
+      const started = server.lines.filter((line) => line.event === 'server.started').at(-1) as { audience: string | null };
+      return started.audience;
+    };
+    try {
+      expect(await audienceAfter(0)).toBe('first');
+      // No file yet: the same env.
+      expect(await audienceAfter(1)).toBe('first');
+      expect(await audienceAfter(2, { n: 2, env: { MCP_JWT_AUDIENCE: 'second' }, unset: [] })).toBe('second');
+      // The file of reset 2, still there: reset 3 leaves the env as it is.
+      expect(await audienceAfter(3, { n: 2, env: { MCP_JWT_AUDIENCE: 'stale' }, unset: [] })).toBe('second');
+      expect(await audienceAfter(4, { n: 4, env: {}, unset: ['MCP_JWT_AUDIENCE'] })).toBe(null);
+    } finally {
+      server.child.kill('SIGTERM');
+      await rm(dir, { recursive: true, force: true });
+    }
+    expect(await server.exited).toBe(0);
   });
 });

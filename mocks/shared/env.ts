@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { ListenOptions, LogSink } from '../../common/index.ts';
 import { jsonLinesSink } from '../../common/index.ts';
 
@@ -18,6 +19,21 @@ export interface ListeningLine {
 }
 
 /**
+ * The variable naming the file a runtime may write before a SIGHUP to give the next instance
+ * another env (the containers runtime, reusing a container for a scenario whose service env differs).
+ */
+export const SERVICE_ENV_FILE_ENV = 'HARNESS_SERVICE_ENV_FILE';
+
+/** That file: applied by the reset numbered `n` only, so a file left from an earlier reset changes nothing. */
+export interface ServiceEnvFile {
+  n: number;
+  /** Set in the process's env. */
+  env: Record<string, string>;
+  /** Removed from it (what the previous instance had and this one does not). */
+  unset: string[];
+}
+
+/**
  * Runs a service from its `main.ts`: starts it with `log` (JSON lines on stdout), prints a
  * `listening` line (what a container runtime waits for), and closes it on SIGINT/SIGTERM.
  *
@@ -25,6 +41,8 @@ export interface ListeningLine {
  * closed (its connections end, and whatever it would still log is dropped), a new one is started as at first (new keys, empty
  * caches, no session) and `listening` is printed again with `resets` one higher. A runtime that runs
  * one scenario after another on the same container sends it between them, so no state crosses.
+ * When the file named by HARNESS_SERVICE_ENV_FILE holds this reset's number, its env is applied
+ * first (the service reads its env anew as it starts).
  *
  * @example
  * await runMain('prometheus', (log) => startPrometheus({ ...listenOptionsFromEnv(), log }));
@@ -63,6 +81,7 @@ export async function runMain(name: string, start: (log: LogSink) => Promise<{ u
     queue = queue
       .then(async () => {
         resets++;
+        applyEnvFile(resets);
         // Every line after this one is the new instance's (the old one's sink is silent from now on).
         process.stdout.write(`${JSON.stringify({ service: name, event: 'reset', resets })}\n`);
         await service?.close();
@@ -72,3 +91,19 @@ export async function runMain(name: string, start: (log: LogSink) => Promise<{ u
   });
   await queue;
 }
+
+function applyEnvFile(reset: number): void {
+  const file = process.env[SERVICE_ENV_FILE_ENV];
+  if (!file) return;
+  let next: ServiceEnvFile;
+  try {
+    next = JSON.parse(readFileSync(file, 'utf8')) as ServiceEnvFile;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw new Error(`${file}: not a service env file: ${(error as Error).message}`, { cause: error });
+  }
+  if (next.n !== reset) return;
+  for (const name of next.unset) delete process.env[name];
+  Object.assign(process.env, next.env);
+}
+

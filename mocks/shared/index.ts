@@ -9,8 +9,8 @@
  * @example
  * await runMain('prometheus', (log) => startPrometheus({ ...listenOptionsFromEnv(), log }));
  */
-export { listenOptionsFromEnv, runMain } from './env.ts';
-export type { ListeningLine } from './env.ts';
+export { listenOptionsFromEnv, runMain, SERVICE_ENV_FILE_ENV } from './env.ts';
+export type { ListeningLine, ServiceEnvFile } from './env.ts';
 export { statelessMcpRouter, sendJsonRpcError, jsonFallbackHandlers, bearerToken, textResult, errorResult, JSON_RPC_SERVER_ERROR, JSON_RPC_INTERNAL_ERROR } from './mcp-http.ts';
 export { decodeOnlyAuth } from './decode-only-auth.ts';
 export {

@@ -1,6 +1,7 @@
 // Live edits of a running containers topology (what `harness up --runtime containers` applies when
 // the scenario file is saved): a firewall edit reaches the shim container without restarting it
-// or any service, and an env edit restarts only that service, in a new container under the same name.
+// or any service, and an env edit restarts only that service, in its own container (or, for env Node
+// reads only at its start, in a new container under the same name).
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { containersRuntime } from '../../harness/runtime/index.ts';
@@ -17,7 +18,15 @@ async function step(name: string): Promise<Scenario> {
   return scenario!;
 }
 
-/** Each service's container id and start time: a restart would change both. */
+/** `scenario` with more env on one service node. */
+function withServiceEnv(scenario: Scenario, node: string, env: Record<string, string>): Scenario {
+  return {
+    ...scenario,
+    topology: { ...scenario.topology, nodes: scenario.topology.nodes.map((entry) => (entry.name === node ? { ...entry, env: { ...entry.env, ...env } } : entry)) },
+  };
+}
+
+/** Each service's container id and start time: a restart in a new container would change both. */
 function containerIds(names: string[]): string[] {
   return dockerLines('inspect', '--format', '{{.Id}} {{.State.StartedAt}}', ...names);
 }
@@ -49,20 +58,28 @@ describe.skipIf(skip !== undefined)('StartedTopology.update in containers', () =
     expect(containerIds([...firstNames, running.shimName])).toEqual(first);
     expect(running.topology).toBe(firewallFix.topology);
 
-    // Option 1: MCP_JWT_AUDIENCE unset on monitoring-mcp, which restarts alone and lets the token in.
+    // Option 1: MCP_JWT_AUDIENCE unset on monitoring-mcp, which restarts alone, in its own container, and lets the token in.
     expect(await running.update(devMode.topology)).toEqual({ network: [], restarted: ['monitoring-mcp'], worker: false });
+    expect(await prometheus()).toBe('connected');
+    expect(names()).toEqual(firstNames);
+    expect(containerIds([...firstNames, running.shimName])).toEqual(first);
+    expect(running.serviceLog('monitoring-mcp').some((entry) => entry.event === 'auth.skipped')).toBe(true);
+    expect(running.serviceLog('monitoring-mcp').find((entry) => entry.event === 'server.started')).toMatchObject({ audience: null, authMode: 'development' });
+
+    // A variable Node reads only at its start: a new container, under the old name on its network; the old one goes.
+    const nodeOptions = withServiceEnv(devMode, 'monitoring-mcp', { NODE_OPTIONS: '--max-old-space-size=256' });
+    expect(await running.update(nodeOptions.topology)).toEqual({ network: [], restarted: ['monitoring-mcp'], worker: false });
     expect(await prometheus()).toBe('connected');
     const after = names();
     expect(after.slice(0, 3)).toEqual(firstNames.slice(0, 3));
     expect(after[3]).not.toBe(firstNames[3]);
     expect(containerIds([...after.slice(0, 3), running.shimName])).toEqual([...first.slice(0, 3), first[4]]);
-    // The old monitoring-mcp container is gone; the new one answers under the old name on its network.
     expect(dockerLines('ps', '-aq', '--filter', `name=^${firstNames[3]}$`)).toEqual([]);
-    expect(running.serviceLog('monitoring-mcp').some((entry) => entry.event === 'auth.skipped')).toBe(true);
+    expect(dockerLines('inspect', '--format', '{{json .Config.Env}}', after[3]!).join('')).toContain('NODE_OPTIONS=--max-old-space-size=256');
 
     // What cannot change live is refused, and nothing changes.
-    const renamed = { ...devMode.topology, timeoutMs: devMode.topology.timeoutMs + 1 };
+    const renamed = { ...nodeOptions.topology, timeoutMs: nodeOptions.topology.timeoutMs + 1 };
     await expect(running.update(renamed)).rejects.toMatchObject({ code: 'ERR_RUNTIME_UPDATE' });
-    expect(running.topology).toBe(devMode.topology);
+    expect(running.topology).toBe(nodeOptions.topology);
   });
 });

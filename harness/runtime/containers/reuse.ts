@@ -24,7 +24,7 @@ export interface ReusingRuntime extends Runtime, AsyncDisposable {
  * started one (same nodes, services and containers; see planUpdate) gets it, readied by
  * `resetFor`: the shim takes the scenario's firewalls, groups and names and drops every connection
  * and conntrack entry, each service starts afresh in its container (new keys, empty JWKS cache,
- * no session), a service whose env differs restarts in a new container. Its close() hands the
+ * no session), a service whose env differs starts afresh with it (see update()). Its close() hands the
  * topology back instead of removing it; a topology whose scenario failed is removed, not reused.
  *
  * @example

@@ -3,6 +3,7 @@ import { Wait, type ContainerRuntimeClient, type StartedTestContainer } from 'te
 import { isHarnessError, type LogEntry } from '../../../common/index.ts';
 import { WorkerReportSchema, workerLaunch, type WorkerBox, type WorkerClient, type WorkerLaunch, type WorkerReport } from '../../client/index.ts';
 import { SHIM_UPDATE_FILE, type NetworkEvent, type ShimUpdate } from '../../network/index.ts';
+import { SERVICE_ENV_FILE_ENV, type ServiceEnvFile } from '../../../mocks/shared/index.ts';
 import type { Topology, TopologyNode } from '../../topology/index.ts';
 import { RuntimeError } from '../errors.ts';
 import { workerTimeoutMs, type RuntimeOptions, type StartedNode, type StartedTopology, type TopologyEventListener, type TopologyUpdate } from '../runtime.ts';
@@ -20,6 +21,10 @@ const STARTUP_TIMEOUT_MS = 60_000;
 const MARK_TIMEOUT_MS = 10_000;
 /** How long a simulated service may take to start afresh on SIGHUP (an RSA key for the auth server, on a busy machine). */
 const RESET_TIMEOUT_MS = 30_000;
+/** Where a service's next env goes before a SIGHUP (mocks/shared runMain applies it): an env change without a new container. */
+const SERVICE_ENV_FILE = '/tmp/harness-service-env.json';
+/** Env a running Node process cannot take anew (read once at its start): a change to one of these restarts the container. */
+const PROCESS_LEVEL_ENV = /^(NODE_|UV_)/;
 /** Where a worker run's `{n, env}` goes in the worker's container (harness/client/runs-main.ts reads it on SIGHUP). */
 const WORKER_RUN_FILE = '/tmp/harness-worker/run.json';
 
@@ -65,7 +70,8 @@ export interface StartedContainersTopology extends StartedTopology {
   readonly shimName: string;
   /**
    * Readies this topology for another scenario, as if it had just started for `next`: applies it
-   * as update() does (a service whose env differs restarts in a new container), then starts every
+   * as update() does (a service whose env differs starts afresh with it, in its container or, for
+   * process-level env and brought servers, a new one), then starts every
    * other node afresh: the shim ends every connection and forgets conntrack, each simulated service
    * starts anew in its container (SIGHUP: new keys, empty caches), a brought server restarts. Events
    * and logs from then on are the only ones networkEvents() and serviceLog() give.
@@ -199,22 +205,30 @@ export async function startContainersTopology(topology: Topology, options: Conta
     const generation = before.generation === undefined ? 1 : before.generation + 1;
     const log = new LineCollector();
     const name = `${service.name}-r${generation}`;
+    let container: StartedTestContainer;
     try {
-      await creation(() => startService({ ...service, name }, plan, log, ports, [service.name]));
+      container = await creation(() => startService({ ...service, name }, plan, log, ports, [service.name]));
     } catch (error) {
       log.close();
       throw new RuntimeError('ERR_RUNTIME_START', `${service.node} did not restart: ${(error as Error).message}`, { cause: error });
     }
     attachLog(service.node, log);
-    services.set(service.node, { name, log, logFrom: 0, resets: 0, brought: service.brought, generation });
+    services.set(service.node, { name, log, logFrom: 0, resets: 0, brought: service.brought, generation, container });
     before.log.close();
     await docker.container.dockerode.getContainer(before.name).remove({ force: true, v: true }).catch(() => {});
   };
 
-  /** The simulated service starts afresh in its own process (runMain's SIGHUP); resolves once it listens again. */
-  const resetService = async (node: string) => {
+  /**
+   * The simulated service starts afresh in its own process (runMain's SIGHUP), with `env` when
+   * given (its new env, written for runMain first); resolves once it listens again.
+   */
+  const resetService = async (node: string, env?: { next: Record<string, string>; previous: Record<string, string> }) => {
     const service = services.get(node)!;
     const resets = ++service.resets;
+    if (env) {
+      const file: ServiceEnvFile = { n: resets, env: env.next, unset: Object.keys(env.previous).filter((name) => !(name in env.next)) };
+      await service.container!.copyContentToContainer([{ content: JSON.stringify(file), target: SERVICE_ENV_FILE, mode: 0o644 }]);
+    }
     await docker.container.dockerode.getContainer(service.name).kill({ signal: 'SIGHUP' });
     await service.log.waitFor((entry) => entry.event === 'listening' && entry.resets === resets, RESET_TIMEOUT_MS, `${node} starting afresh`);
     // Its lines from the reset line on are the new instance's (runMain silences the old one).
@@ -231,11 +245,15 @@ export async function startContainersTopology(topology: Topology, options: Conta
       const at = await updateShim({ nodes: network.map(shimNode), nebula: next.nebula, reset: fresh });
       if (fresh) flowFrom = at + 1;
     }
+    const previousEnv = new Map(plan.services.map((service) => [service.node, service.env]));
     plan = nextPlan;
     current = next;
     const restarted = new Set(changed.restarted.map((node) => node.name));
+    // A simulated service takes a new env in its own container (runMain's env file), unless Node reads it only at its start.
+    const inPlace = (service: NodeContainerPlan) => !service.brought && !changedNames(previousEnv.get(service.node)!, service.env).some((name) => PROCESS_LEVEL_ENV.test(name));
     await Promise.all([
-      ...nextPlan.services.filter((service) => restarted.has(service.node) || (fresh && service.brought)).map(restartService),
+      ...nextPlan.services.filter((service) => (restarted.has(service.node) && !inPlace(service)) || (fresh && service.brought)).map(restartService),
+      ...nextPlan.services.filter((service) => restarted.has(service.node) && inPlace(service)).map((service) => resetService(service.node, { next: service.env, previous: previousEnv.get(service.node)! })),
       ...(fresh ? nextPlan.services.filter((service) => !restarted.has(service.node) && !service.brought).map((service) => resetService(service.node)) : []),
     ]);
     return {
@@ -365,6 +383,8 @@ interface RunningService {
   resets: number;
   brought: boolean;
   generation?: number;
+  /** Set once it has started. */
+  container?: StartedTestContainer;
 }
 
 /** What of two plans a running topology cannot change: which networks are internal, what is published. */
@@ -384,6 +404,11 @@ function containerDifference(a: TopologyPlan, b: TopologyPlan): string | undefin
   return undefined;
 }
 
+/** Names set in one env and not the other, or set to another value. */
+function changedNames(a: Record<string, string>, b: Record<string, string>): string[] {
+  return [...new Set([...Object.keys(a), ...Object.keys(b)])].filter((name) => a[name] !== b[name]);
+}
+
 /** A node as the shim takes it in an update. */
 function shimNode(node: TopologyNode): ShimUpdate['nodes'][number] {
   return { identity: node.identity, firewall: node.firewallConfig ?? {} };
@@ -394,7 +419,7 @@ async function bringUp(
   plan: TopologyPlan,
   image: string,
   shim: LineCollector,
-  services: Map<string, { log: LineCollector }>,
+  services: Map<string, { log: LineCollector; container?: StartedTestContainer }>,
   ports: Map<string, number>,
   creation: Creation,
 ): Promise<StartedTestContainer> {
@@ -441,17 +466,20 @@ async function bringUp(
     }));
   const [started] = await Promise.all([
     shimStart,
-    ...plan.services.map((service) => creation(() => startService(service, plan, services.get(service.node)!.log, ports))),
+    ...plan.services.map(async (service) => {
+      const running = services.get(service.node)!;
+      running.container = await creation(() => startService(service, plan, running.log, ports));
+    }),
   ]);
   return started;
 }
 
 /** Starts a service's container; `aliases` are more names for it on its network (a restarted one keeps its first name there). */
-async function startService(service: NodeContainerPlan, plan: TopologyPlan, log: LineCollector, ports: Map<string, number>, aliases: string[] = []): Promise<void> {
+async function startService(service: NodeContainerPlan, plan: TopologyPlan, log: LineCollector, ports: Map<string, number>, aliases: string[] = []): Promise<StartedTestContainer> {
   checkInterrupted();
   let container = new HarnessContainer(service.image)
     .withName(service.name)
-    .withEnvironment(service.env)
+    .withEnvironment(service.brought ? service.env : { ...service.env, [SERVICE_ENV_FILE_ENV]: SERVICE_ENV_FILE })
     .withLabels({ ...plan.labels, [NODE_LABEL]: service.node })
     .onNetworks([{ name: service.network, aliases }])
     .withLogConsumer((stream) => log.attach(stream))
@@ -466,6 +494,7 @@ async function startService(service: NodeContainerPlan, plan: TopologyPlan, log:
   try {
     const started = await container.start();
     if (service.publish !== undefined) ports.set(service.node, started.getMappedPort(service.publish));
+    return started;
   } catch (error) {
     const what = service.brought ? `${service.node} (${service.image}${service.command ? ` ${service.command.join(' ')}` : ''})` : service.node;
     throw new Error(`${what} did not become ready: ${log.tail() || (error as Error).message}`, { cause: error });
