@@ -168,8 +168,11 @@ export function reusingContainersRuntime(options: ContainersStartOptions & { cap
     wake();
     // A start under way discards its topology itself once up (it sees `closed`): wait for that too,
     // so that once close() resolves nothing of this runtime is left (a process may exit right after).
-    for (const running of [...all]) void discard(running).catch(() => {});
+    const failures: unknown[] = [];
+    for (const running of [...all]) discard(running).catch((error: unknown) => failures.push(error));
     while (starting.size + discarding.size > 0) await Promise.allSettled([...starting, ...discarding]);
+    // A topology that could not be removed is not hidden: its close() says why and what to remove by hand.
+    if (failures.length > 0) throw failures[0];
   };
 
   return {
