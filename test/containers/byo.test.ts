@@ -5,9 +5,10 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { formatScenarioTable } from '../../harness/report/index.ts';
 import { runScenario } from '../../harness/runner/index.ts';
-import { containersRuntime } from '../../harness/runtime/index.ts';
+import { containersConcurrency, containersRuntime } from '../../harness/runtime/index.ts';
 import { discoverScenarios, loadScenarioFile, type Scenario } from '../../harness/topology/index.ts';
-import { BYO_IMAGE, containersUnavailable, HARNESS_IMAGE } from './docker-available.ts';
+import { BYO_IMAGE, containersUnavailable, dockerLines, HARNESS_IMAGE } from './docker-available.ts';
+import { processSession } from './suite-sessions.ts';
 
 const root = path.resolve(import.meta.dirname, '../../scenarios');
 const skip = containersUnavailable([HARNESS_IMAGE, BYO_IMAGE]);
@@ -31,15 +32,23 @@ describe.skipIf(skip !== undefined)('scenarios/byo in containers', () => {
     });
   });
 
-  it('fails to start, with ERR_RUNTIME_START and the server\'s own words, when a brought server exits', async () => {
+  it('fails to start, with ERR_RUNTIME_START and the server\'s own words, when a brought server exits, and leaves nothing of it', async () => {
     const { topology } = byId('byo/echo-mcp-as-reported');
     const crashing = topology.nodes.map((node) =>
       node.container ? { ...node, container: { ...node.container, image: undefined, command: ['node', '-e', 'console.error("listen EADDRINUSE: port taken"); process.exit(3)'] } } : node,
     );
-    await expect(containersRuntime.start({ ...topology, nodes: crashing })).rejects.toMatchObject({
-      code: 'ERR_RUNTIME_START',
-      message: expect.stringMatching(/monitoring-mcp .*did not become ready: listen EADDRINUSE: port taken/),
-    });
+    // Nothing else of this process runs now (the concurrent tests above are done): its session is this start's.
+    const label = `label=mcp-topology-harness.session=${processSession()}`;
+    // More failed starts than this process may have topologies up at once: each gives its slot back.
+    for (let attempt = 1; attempt <= containersConcurrency() + 1; attempt++) {
+      await expect(containersRuntime.start({ ...topology, nodes: crashing })).rejects.toMatchObject({
+        code: 'ERR_RUNTIME_START',
+        message: expect.stringMatching(/monitoring-mcp .*did not become ready: listen EADDRINUSE: port taken/),
+      });
+      // Once start() has thrown, every container and network it made is gone (the other services, the shim).
+      expect(dockerLines('ps', '-a', '--filter', label, '--format', '{{.Names}}'), `attempt ${attempt}`).toEqual([]);
+      expect(dockerLines('network', 'ls', '--filter', label, '--format', '{{.Name}}'), `attempt ${attempt}`).toEqual([]);
+    }
   });
 
   it('runs the image the scenario names, which serves tools no simulated service has', async () => {

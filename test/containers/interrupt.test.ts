@@ -1,12 +1,12 @@
 // A containers run interrupted mid-scenario (SIGINT, as Ctrl-C; SIGTERM, as a CI runner's cancel)
 // leaves no container and no network with the harness's labels behind, and touches no other run's.
 import { spawn } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { containersUnavailable, dockerLines, removeSession } from './docker-available.ts';
+import { suiteSession } from './suite-sessions.ts';
 
 const repo = path.resolve(import.meta.dirname, '../..');
 const skip = containersUnavailable();
@@ -81,7 +81,7 @@ describe.skipIf(skip !== undefined)('interrupting `harness run --runtime contain
     ['SIGINT', 130],
     ['SIGTERM', 143],
   ] as const)('removes every container and network of the run on %s', async (signal, exitCode) => {
-    const session = randomUUID();
+    const session = suiteSession();
     const label = `label=mcp-topology-harness.session=${session}`;
     const run = startRun(session);
     try {
@@ -99,7 +99,7 @@ describe.skipIf(skip !== undefined)('interrupting `harness run --runtime contain
   });
 
   it("leaves another run's containers alone, and that run passes", async () => {
-    const [a, b] = [randomUUID(), randomUUID()];
+    const [a, b] = [suiteSession(), suiteSession()];
     // B runs three scenarios, two at a time: it is still mid-run when A, one scenario, is interrupted.
     const steps = ['0-as-reported', '1-after-firewall-fix', '2-option-1-dev-mode'].map((step) => `incidents/2025-10-01-prometheus-mcp/${step}`);
     const [runA, runB] = [startRun(a), startRun(b, steps)];
@@ -109,6 +109,7 @@ describe.skipIf(skip !== undefined)('interrupting `harness run --runtime contain
       runA.child.kill('SIGINT');
       expect(await runA.exited, runA.output.stdout + runA.output.stderr).toBe(130);
       expect(dockerLines('ps', '-aq', '--filter', `label=mcp-topology-harness.session=${a}`)).toEqual([]);
+      expect(dockerLines('network', 'ls', '-q', '--filter', `label=mcp-topology-harness.session=${a}`)).toEqual([]);
       expect(dockerLines('ps', '-aq', '--filter', `label=mcp-topology-harness.session=${b}`).length).toBeGreaterThan(0);
       expect(await runB.exited, runB.output.stdout + runB.output.stderr).toBe(0);
       expect(runB.output.stdout).toMatch(/^3 passed, 0 failed$/m);

@@ -9,7 +9,8 @@ import { formatScenarioTable } from '../../harness/report/index.ts';
 import { compare, diagnose, runScenario } from '../../harness/runner/index.ts';
 import { reusingContainersRuntime, type ReusingRuntime } from '../../harness/runtime/index.ts';
 import { loadScenarioFile, type Scenario } from '../../harness/topology/index.ts';
-import { containersUnavailable } from './docker-available.ts';
+import { containersUnavailable, dockerLines } from './docker-available.ts';
+import { processSession } from './suite-sessions.ts';
 
 const root = path.resolve(import.meta.dirname, '../../scenarios');
 const INCIDENT = path.join(root, 'incidents/2025-10-01-prometheus-mcp');
@@ -78,6 +79,35 @@ describe.skipIf(skip !== undefined)('reusing containers within a run', () => {
     expect(again.runId).toBe(a.runId);
     expect([a.kid, b.kid]).not.toContain(again.kid);
     expect(runtime.stats()).toEqual({ started: 1, reused: 2, restartedServices: 0 });
+  });
+
+  it('resolves close() only once a start under way is over and its topology gone', async () => {
+    const target = await scenario('1-after-firewall-fix.yaml');
+    // Nothing else of this process runs now (the tests above closed theirs): its session is this start's.
+    const label = `label=mcp-topology-harness.session=${processSession()}`;
+    const left = () => [...dockerLines('ps', '-a', '--filter', label, '--format', '{{.Names}}'), ...dockerLines('network', 'ls', '--filter', label, '--format', '{{.Name}}')];
+    const runtime = reusingContainersRuntime({ capacity: 1 });
+    let settled = false;
+    const outcome = runtime.start(target.topology).then(
+      () => 'started',
+      (error: { code?: string }) => error.code,
+    );
+    void outcome.finally(() => (settled = true));
+    try {
+      // Close once the start has made something (its networks come first): bounded, awaited on Docker.
+      const deadline = performance.now() + 60_000;
+      while (left().length === 0) {
+        if (settled || performance.now() > deadline) throw new Error(`the start made nothing to see (settled: ${settled})`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      await runtime.close();
+      // A process may exit right after close(): nothing of the start may be left by then.
+      expect(left()).toEqual([]);
+    } finally {
+      await outcome;
+    }
+    expect(await outcome).toBe('ERR_RUNTIME_START');
+    expect(left()).toEqual([]);
   });
 
   it('restarts only the service whose env differs, and gives the same verdicts as a fresh start', async () => {

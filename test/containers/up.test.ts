@@ -1,13 +1,13 @@
 // `harness up --runtime containers` kept up, then SIGINT (Ctrl-C): no container, network or temp dir left.
 // And `--exec` there: the command runs inside a container on the worker's network.
 import { spawn } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { containersUnavailable, dockerLines } from './docker-available.ts';
+import { suiteSession } from './suite-sessions.ts';
 
 const repo = path.resolve(import.meta.dirname, '../..');
 const skip = containersUnavailable();
@@ -15,7 +15,7 @@ if (skip) console.warn(`test/containers/up.test.ts skipped: ${skip}`);
 
 describe.skipIf(skip !== undefined)('harness up --runtime containers', () => {
   it('prints the topology, keeps it up, and on SIGINT removes every container, network and temp file', async () => {
-    const session = randomUUID();
+    const session = suiteSession();
     const label = `label=mcp-topology-harness.session=${session}`;
     // A TMPDIR of its own: removed at the end even when the child had to be killed before its clean-up.
     const tmp = await mkdtemp(path.join(os.tmpdir(), 'mth-up-containers-'));
@@ -69,7 +69,7 @@ const FETCH = [
 
 /** `harness up --runtime containers ... --exec -- argv`, in a session of its own; resolves once it exits, with nothing of it left. */
 async function upExec(target: string, argv: string[], onStdout?: (stdout: string, child: ReturnType<typeof spawn>) => void) {
-  const session = randomUUID();
+  const session = suiteSession();
   const label = `label=mcp-topology-harness.session=${session}`;
   const tmp = await mkdtemp(path.join(os.tmpdir(), 'mth-up-exec-'));
   const child = spawn(process.execPath, ['harness/cli.ts', 'up', target, '--runtime', 'containers', '--exec', '--', ...argv], {

@@ -37,23 +37,26 @@ export function reusingContainersRuntime(options: ContainersStartOptions & { cap
   const all = new Set<StartedContainersTopology>();
   const stats = { started: 0, reused: 0, restartedServices: 0 };
   let closed = false;
-  /** Starts under way (not in `all` yet): they count against the capacity too. */
-  let starting = 0;
+  /** Starts under way (not in `all` yet): they count against the capacity too, and close() waits for them. */
+  const starting = new Set<Promise<unknown>>();
   /** Starts waiting for a topology to come back or go (the runtime is at capacity). */
   const waiting: (() => void)[] = [];
   const wake = () => {
     for (const resume of waiting.splice(0)) resume();
   };
 
-  const discard = async (running: StartedContainersTopology) => {
+  /** Topologies being removed: close() waits for them too. */
+  const discarding = new Set<Promise<void>>();
+  const discard = (running: StartedContainersTopology): Promise<void> => {
     all.delete(running);
     const index = idle.indexOf(running);
     if (index >= 0) idle.splice(index, 1);
-    try {
-      await running.close();
-    } finally {
+    const removed = running.close().finally(() => {
+      discarding.delete(removed);
       wake();
-    }
+    });
+    discarding.add(removed);
+    return removed;
   };
 
   /** The idle topology `topology` can run on with the fewest services restarted. */
@@ -137,18 +140,19 @@ export function reusingContainersRuntime(options: ContainersStartOptions & { cap
           continue;
         }
       }
-      if (all.size + starting < capacity) break;
+      if (all.size + starting.size < capacity) break;
       // At capacity: an idle topology this scenario cannot use makes room; else wait for one to come back.
       if (idle.length > 0) await discard(idle[0]!);
       else await new Promise<void>((resume) => waiting.push(resume));
       if (closed) throw new RuntimeError('ERR_RUNTIME_START', 'this reusing runtime is closed');
     }
-    starting++;
+    const started = containersRuntime.start(topology, startOptions);
+    starting.add(started);
     let running: StartedContainersTopology;
     try {
-      running = await containersRuntime.start(topology, startOptions);
+      running = await started;
     } finally {
-      starting--;
+      starting.delete(started);
     }
     stats.started++;
     all.add(running);
@@ -162,7 +166,13 @@ export function reusingContainersRuntime(options: ContainersStartOptions & { cap
   const close = async () => {
     closed = true;
     wake();
-    await Promise.allSettled([...all].map((running) => discard(running)));
+    // A start under way discards its topology itself once up (it sees `closed`): wait for that too,
+    // so that once close() resolves nothing of this runtime is left (a process may exit right after).
+    const failures: unknown[] = [];
+    for (const running of [...all]) discard(running).catch((error: unknown) => failures.push(error));
+    while (starting.size + discarding.size > 0) await Promise.allSettled([...starting, ...discarding]);
+    // A topology that could not be removed is not hidden: its close() says why and what to remove by hand.
+    if (failures.length > 0) throw failures[0];
   };
 
   return {

@@ -115,13 +115,35 @@ export async function startContainersTopology(topology: Topology, options: Conta
   const listeners = new Set<TopologyEventListener>();
   let shimContainer: StartedTestContainer | undefined;
   let closing: Promise<void> | undefined;
+  // The worker: one long-lived process in its own container, started on the first run (runs-main.ts),
+  // that runs the simulated worker once per SIGHUP with that run's env, config and settings.
+  let workerHost: Promise<{ container: StartedTestContainer; output: LineCollector }> | undefined;
+  /** Every Docker call of this run that may create something, until it settles: close() waits for them. */
+  const creating = new Set<Promise<unknown>>();
+  /** Starts `create` unless the topology is closing or SIGINT/SIGTERM came (then nothing may be made that a clean-up would miss). */
+  const creation: Creation = <T>(create: () => Promise<T>): Promise<T> => {
+    if (closing) return Promise.reject(new RuntimeError('ERR_RUNTIME_START', `topology ${runId} is closed: nothing more starts on it`));
+    const signal = interruptedBy();
+    if (signal) return Promise.reject(new RuntimeError('ERR_RUNTIME_START', `interrupted by ${signal}`));
+    const work = create();
+    creating.add(work);
+    const done = () => creating.delete(work);
+    work.then(done, done);
+    return whilePending(work);
+  };
   const close = () => {
     closing ??= (async () => {
       shim.close();
       void workerHost?.then(({ output }) => output.close(), () => {});
       for (const service of services.values()) service.log.close();
+      const labels = [`${RUN_LABEL}=${runId}`];
       try {
-        await removeLabelled(docker, [`${RUN_LABEL}=${runId}`]);
+        // What exists goes at once (a create or readiness wait under way fails fast on it), then,
+        // once every create of this run has settled, whatever one made in the meantime.
+        const removed = await removeLabelled(docker, labels).then(() => true, () => false);
+        if (creating.size === 0 && removed) return;
+        while (creating.size > 0) await Promise.allSettled([...creating]);
+        await removeLabelled(docker, labels);
       } finally {
         untrack();
         release();
@@ -141,11 +163,17 @@ export async function startContainersTopology(topology: Topology, options: Conta
   for (const [node, service] of services) attachLog(node, service.log);
 
   try {
-    shimContainer = await whilePending(bringUp(docker, plan, image, shim, services, ports));
+    shimContainer = await creation(() => bringUp(docker, plan, image, shim, services, ports, creation));
   } catch (error) {
-    await close().catch(() => {});
-    if (error instanceof RuntimeError) throw error;
-    throw new RuntimeError('ERR_RUNTIME_START', `could not start the topology in containers: ${(error as Error).message}`, { cause: error });
+    const failed = await close().then(
+      () => undefined,
+      (cleanUp: unknown) => cleanUp as Error,
+    );
+    const left = failed ? `; removing what it started failed too (${failed.message}): docker rm -f $(docker ps -aq --filter label=${RUN_LABEL}=${runId})` : '';
+    if (error instanceof RuntimeError && !failed) throw error;
+    const code = error instanceof RuntimeError ? error.code : 'ERR_RUNTIME_START';
+    const message = error instanceof RuntimeError ? error.message : `could not start the topology in containers: ${(error as Error).message}`;
+    throw new RuntimeError(code, `${message}${left}`, { cause: error });
   }
 
   let current = topology;
@@ -179,7 +207,7 @@ export async function startContainersTopology(topology: Topology, options: Conta
     const name = `${service.name}-r${generation}`;
     let container: StartedTestContainer;
     try {
-      container = await whilePending(startService({ ...service, name }, plan, log, ports, [service.name]));
+      container = await creation(() => startService({ ...service, name }, plan, log, ports, [service.name]));
     } catch (error) {
       log.close();
       throw new RuntimeError('ERR_RUNTIME_START', `${service.node} did not restart: ${(error as Error).message}`, { cause: error });
@@ -235,16 +263,13 @@ export async function startContainersTopology(topology: Topology, options: Conta
     };
   };
 
-  // The worker: one long-lived process in its own container, started on the first run (runs-main.ts),
-  // that runs the simulated worker once per SIGHUP with that run's env, config and settings.
-  let workerHost: Promise<{ container: StartedTestContainer; output: LineCollector }> | undefined;
   let runs = 0;
   const workerContainer = () => {
     workerHost ??= (async () => {
       const output = new LineCollector();
       checkInterrupted();
       try {
-        const container = await new HarnessContainer(image)
+        const container = await creation(() => new HarnessContainer(image)
           .withName(plan.worker.name)
           .withCommand(['node', 'harness/client/runs-main.ts'])
           .withEnvironment({ WORKER_RUN_FILE })
@@ -253,7 +278,7 @@ export async function startContainersTopology(topology: Topology, options: Conta
           .withLogConsumer((stream) => output.attach(stream))
           .withWaitStrategy(Wait.forLogMessage(/"type":"worker_ready"/))
           .withStartupTimeout(STARTUP_TIMEOUT_MS)
-          .start();
+          .start());
         return { container, output };
       } catch (error) {
         output.close();
@@ -288,7 +313,7 @@ export async function startContainersTopology(topology: Topology, options: Conta
     return service.log.json.slice(service.logFrom).filter((line): line is LogEntry => typeof line.event === 'string' && typeof line.time === 'string');
   };
   const flows = (): NetworkEvent[] => shim.json.slice(flowFrom).filter((line) => line.event === 'flow').map((line) => line.flow as NetworkEvent);
-  const box = workerBox(docker, plan, image);
+  const box = workerBox(docker, plan, image, creation);
   return {
     get topology() {
       return current;
@@ -344,6 +369,9 @@ export async function startContainersTopology(topology: Topology, options: Conta
   };
 }
 
+/** Runs a Docker call that may create something of a topology, in view of its close() and of a SIGINT's clean-up. */
+type Creation = <T>(create: () => Promise<T>) => Promise<T>;
+
 /** A service node's container as it runs now. */
 interface RunningService {
   /** Its container's name (a restart's has `-r<generation>`; the first name stays its alias on its network). */
@@ -393,13 +421,14 @@ async function bringUp(
   shim: LineCollector,
   services: Map<string, { log: LineCollector; container?: StartedTestContainer }>,
   ports: Map<string, number>,
+  creation: Creation,
 ): Promise<StartedTestContainer> {
   const reaper = await reaperLabels(docker);
   const subnets: Record<string, string> = {};
   await Promise.all(
     plan.networks.map(async (network) => {
       checkInterrupted();
-      const created = await docker.network
+      const created = await creation(() => docker.network
         .create({
           Name: network.name,
           Driver: 'bridge',
@@ -414,7 +443,7 @@ async function bringUp(
             ? ' (Docker ran out of network address pools: lower MTH_CONTAINERS_CONCURRENCY, or remove leftovers: docker network prune)'
             : '';
           throw new Error(`could not create the network of ${network.node}: ${message}${hint}`, { cause: error });
-        });
+        }));
       const info = await created.inspect();
       const subnet = (info as { IPAM?: { Config?: { Subnet?: string }[] } }).IPAM?.Config?.[0]?.Subnet;
       if (!subnet) throw new Error(`network ${network.name} has no IPv4 subnet`);
@@ -422,7 +451,7 @@ async function bringUp(
     }),
   );
   checkInterrupted();
-  const shimStart = new HarnessContainer(image)
+  const shimStart = creation(() => new HarnessContainer(image)
     .withName(plan.shimName)
     .withCommand(['node', 'harness/network/main.ts'])
     .withEnvironment({ NETWORK_SHIM_CONFIG: JSON.stringify(plan.shimConfig(subnets)) })
@@ -434,12 +463,12 @@ async function bringUp(
     .start()
     .catch((error: unknown) => {
       throw new Error(`the network shim did not start: ${shim.tail() || (error as Error).message}`, { cause: error });
-    });
+    }));
   const [started] = await Promise.all([
     shimStart,
     ...plan.services.map(async (service) => {
       const running = services.get(service.node)!;
-      running.container = await startService(service, plan, running.log, ports);
+      running.container = await creation(() => startService(service, plan, running.log, ports));
     }),
   ]);
   return started;

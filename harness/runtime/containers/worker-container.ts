@@ -20,9 +20,15 @@ const STOP_GRACE_S = 2;
  * const box = workerBox(docker, plan, image);
  * await using started = await box.start({ argv: ['node', 'harness/client/main.ts'], env });
  */
-export function workerBox(docker: ContainerRuntimeClient, plan: TopologyPlan, defaultImage: string): WorkerBox {
+export function workerBox(
+  docker: ContainerRuntimeClient,
+  plan: TopologyPlan,
+  defaultImage: string,
+  creation: <T>(create: () => Promise<T>) => Promise<T> = (create) => create(),
+): WorkerBox {
   return {
-    start: (command) => startWorkerContainer(docker, plan, { ...command, image: command.image ?? defaultImage }),
+    // In view of the topology's close() until started (or removed): a box starting as it closes is not left.
+    start: (command) => creation(() => startWorkerContainer(docker, plan, { ...command, image: command.image ?? defaultImage })),
   };
 }
 
