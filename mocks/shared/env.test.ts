@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 
 const AUTH_MAIN = path.resolve(import.meta.dirname, '../auth-server/main.ts');
 const MONITORING_MCP_MAIN = path.resolve(import.meta.dirname, '../monitoring-mcp/main.ts');
@@ -22,13 +22,17 @@ function startMain(main: string, env: Record<string, string> = {}) {
       for (const waiter of waiters.filter((w) => w.match(line))) waiter.resolve(line);
     }
   });
-  const next = (match: (line: Record<string, unknown>) => boolean) =>
-    new Promise<Record<string, unknown>>((resolve) => {
-      const seen = lines.find(match);
-      if (seen) resolve(seen);
-      else waiters.push({ match, resolve });
-    });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  // A line that has not come when the process exits never will: fail at once, with what it said.
+  const next = (match: (line: Record<string, unknown>) => boolean) =>
+    new Promise<Record<string, unknown>>((resolve, reject) => {
+      const seen = lines.find(match);
+      if (seen) return resolve(seen);
+      waiters.push({ match, resolve });
+      void exited.then((code) => reject(new Error(`${path.basename(path.dirname(main))} exited (${code}) before the line: ${stderr.trim()}`)));
+    });
   return { child, lines, next, exited };
 }
 
@@ -56,6 +60,7 @@ describe('runMain', () => {
 
   it("applies the env file of HARNESS_SERVICE_ENV_FILE on the reset it is numbered for, and only then", async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'mth-env-test-'));
+    onTestFinished(() => rm(dir, { recursive: true, force: true }));
     const file = path.join(dir, 'env.json');
     // The JWKS is never fetched: no request comes.
     const server = startMain(MONITORING_MCP_MAIN, { HARNESS_SERVICE_ENV_FILE: file, MCP_JWT_AUDIENCE: 'first', MCP_JWKS_URL: 'http://127.0.0.1:9/jwks.json' });
@@ -76,7 +81,6 @@ describe('runMain', () => {
       expect(await audienceAfter(4, { n: 4, env: {}, unset: ['MCP_JWT_AUDIENCE'] })).toBe(null);
     } finally {
       server.child.kill('SIGTERM');
-      await rm(dir, { recursive: true, force: true });
     }
     expect(await server.exited).toBe(0);
   });
