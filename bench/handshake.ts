@@ -1,9 +1,9 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { Agent, fetch as undiciFetch, type Dispatcher } from 'undici';
+import { Agent, type Dispatcher } from 'undici';
 import { startAuthServer } from '../mocks/auth-server/index.ts';
 import { startMonitoringMcp } from '../mocks/monitoring-mcp/index.ts';
-import { proxiedFetch, proxyDispatcher, type Fetch } from '../common/index.ts';
+import { fetchThrough, proxiedFetch, proxyDispatcher, type Fetch } from '../common/index.ts';
 import { parseFirewall, startNetwork } from '../harness/network/index.ts';
 import { median, percentile, round } from './measure.ts';
 
@@ -84,8 +84,7 @@ export async function measureHandshakes(args: HandshakeArgs): Promise<HandshakeF
 }
 
 async function withDispatcher(dispatcher: Dispatcher, run: (fetch: Fetch) => Promise<number>): Promise<number> {
-  const fetch = ((input: Parameters<Fetch>[0], init?: Parameters<Fetch>[1]) =>
-    undiciFetch(input as never, { ...(init as object), dispatcher } as never)) as unknown as Fetch;
+  const fetch = fetchThrough(() => dispatcher);
   try {
     return await run(fetch);
   } finally {

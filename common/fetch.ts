@@ -1,4 +1,4 @@
-import { fetch as undiciFetch, ProxyAgent } from 'undici';
+import { fetch as undiciFetch, ProxyAgent, type Dispatcher } from 'undici';
 
 export type Fetch = typeof globalThis.fetch;
 
@@ -28,6 +28,18 @@ export function proxiedFetch(proxyUrl: string | undefined): Fetch {
   if (!proxyUrl) return globalThis.fetch;
   // Made on the first request: most nodes (an auth server, a Prometheus) never fetch, and a topology makes one fetch per node.
   let dispatcher: ProxyAgent | undefined;
+  return fetchThrough(() => (dispatcher ??= proxyDispatcher(proxyUrl)));
+}
+
+/**
+ * undici's fetch with every request on the dispatcher `dispatcher()` returns (asked per request):
+ * for a caller that owns the dispatcher and closes it when done.
+ *
+ * @example
+ * const dispatcher = proxyDispatcher(proxyUrl);
+ * const fetch = fetchThrough(() => dispatcher);
+ */
+export function fetchThrough(dispatcher: () => Dispatcher): Fetch {
   return ((input: Parameters<Fetch>[0], init?: Parameters<Fetch>[1]) =>
-    undiciFetch(input as never, { ...(init as object), dispatcher: (dispatcher ??= proxyDispatcher(proxyUrl)) } as never)) as unknown as Fetch;
+    undiciFetch(input as never, { ...(init as object), dispatcher: dispatcher() } as never)) as unknown as Fetch;
 }

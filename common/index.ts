@@ -20,7 +20,7 @@ export { listen, disposable } from './started.ts';
 export type { Started, ListenOptions, Listening } from './started.ts';
 export { ServiceLog, jsonLinesSink } from './log.ts';
 export type { LogEntry, LogSink } from './log.ts';
-export { proxiedFetch, proxyDispatcher } from './fetch.ts';
+export { fetchThrough, proxiedFetch, proxyDispatcher } from './fetch.ts';
 export type { Fetch } from './fetch.ts';
 export { lazySchemaValidator } from './schema-validator.ts';
 export { deepFreeze } from './freeze.ts';

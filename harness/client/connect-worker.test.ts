@@ -1,9 +1,9 @@
 import http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { ProxyAgent, fetch as undiciFetch } from 'undici';
+import { ProxyAgent } from 'undici';
 import { describe, expect, it } from 'vitest';
-import { disposable, listen, ManualClock, proxiedFetch } from '../../common/index.ts';
+import { disposable, fetchThrough, listen, ManualClock, proxiedFetch } from '../../common/index.ts';
 import type { Fetch } from '../../common/index.ts';
 import { startMonitoringAiMcp, TOOLSET_TOOLS } from '../../mocks/monitoring-ai-mcp/index.ts';
 import { startMonitoringMcp, INVALID_TOKEN_BODY } from '../../mocks/monitoring-mcp/index.ts';
@@ -355,8 +355,7 @@ describe('connectWorker', () => {
       await using proxy = await startTinyProxy();
       // undici's default for http:// targets (proxiedFetch tunnels instead): absolute-form requests.
       const dispatcher = new ProxyAgent({ uri: proxy.url });
-      const absoluteForm = ((input: Parameters<Fetch>[0], init?: Parameters<Fetch>[1]) =>
-        undiciFetch(input as never, { ...(init as object), dispatcher } as never)) as unknown as Fetch;
+      const absoluteForm = fetchThrough(() => dispatcher);
       try {
         const report = await connectWorker({
           servers: [http1('prometheus', 'http://nowhere.consul:8000/v1/mcp')],
@@ -373,8 +372,7 @@ describe('connectWorker', () => {
     it('reports network.no_such_host for a 502 to CONNECT', async () => {
       await using proxy = await startTinyProxy();
       const dispatcher = new ProxyAgent({ uri: proxy.url, proxyTunnel: true });
-      const tunnelling = ((input: Parameters<Fetch>[0], init?: Parameters<Fetch>[1]) =>
-        undiciFetch(input as never, { ...(init as object), dispatcher } as never)) as unknown as Fetch;
+      const tunnelling = fetchThrough(() => dispatcher);
       try {
         const report = await connectWorker({ servers: [http1('prometheus', 'http://nowhere.consul:8000/v1/mcp')], env: {}, fetch: tunnelling, timeoutMs: 5_000 });
         expect(report.servers[0]).toMatchObject({ status: 'failed', reason: { kind: 'network.no_such_host', detail: expect.stringContaining('CONNECT') } });

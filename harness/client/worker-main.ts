@@ -1,6 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { fetch as undiciFetch } from 'undici';
-import { proxyDispatcher, type Fetch } from '../../common/index.ts';
+import { fetchThrough, proxyDispatcher } from '../../common/index.ts';
 import { connectWorker } from './connect-worker.ts';
 import { ClientError } from './errors.ts';
 import { mcpTimeoutMs } from './mcp-timeout.ts';
@@ -60,9 +59,7 @@ export async function runWorkerMain(env: NodeJS.ProcessEnv, io: WorkerMainIo = d
   const proxy = env.HTTP_PROXY || env.http_proxy;
   // Its own connections, closed when the run ends (a long-lived worker process runs many).
   const dispatcher = proxy ? proxyDispatcher(proxy) : undefined;
-  const fetch = dispatcher
-    ? (((input: Parameters<Fetch>[0], init?: Parameters<Fetch>[1]) => undiciFetch(input as never, { ...(init as object), dispatcher } as never)) as unknown as Fetch)
-    : undefined;
+  const fetch = dispatcher ? fetchThrough(() => dispatcher) : undefined;
   let report: WorkerReport;
   try {
     report = await connectWorker({
