@@ -192,8 +192,7 @@ export async function startContainersTopology(topology: Topology, options: Conta
   /** Writes a ShimUpdate into the shim's container and signals it; resolves with the shim's `updated` line's index. */
   const updateShim = async (update: Omit<ShimUpdate, 'n'>): Promise<number> => {
     const n = ++updates;
-    await shimContainer!.copyContentToContainer([{ content: JSON.stringify({ n, ...update }), target: SHIM_UPDATE_FILE, mode: 0o644 }]);
-    await docker.container.dockerode.getContainer(plan.shimName).kill({ signal: 'SIGHUP' });
+    await handOver(docker, shimContainer!, [{ content: JSON.stringify({ n, ...update }), target: SHIM_UPDATE_FILE }]);
     const answer = await shim.waitFor((line) => (line.event === 'updated' || line.event === 'update-failed') && line.n === n, MARK_TIMEOUT_MS, "the network shim's answer to an update");
     if (answer.event === 'update-failed') throw new RuntimeError('ERR_RUNTIME_UPDATE', `the network shim refused the update: ${String(answer.error)}`);
     return shim.json.indexOf(answer);
@@ -225,11 +224,8 @@ export async function startContainersTopology(topology: Topology, options: Conta
   const resetService = async (node: string, env?: { next: Record<string, string>; previous: Record<string, string> }) => {
     const service = services.get(node)!;
     const resets = ++service.resets;
-    if (env) {
-      const file: ServiceEnvFile = { n: resets, env: env.next, unset: Object.keys(env.previous).filter((name) => !(name in env.next)) };
-      await service.container!.copyContentToContainer([{ content: JSON.stringify(file), target: SERVICE_ENV_FILE, mode: 0o644 }]);
-    }
-    await docker.container.dockerode.getContainer(service.name).kill({ signal: 'SIGHUP' });
+    const file: ServiceEnvFile | undefined = env && { n: resets, env: env.next, unset: Object.keys(env.previous).filter((name) => !(name in env.next)) };
+    await handOver(docker, service.container!, file ? [{ content: JSON.stringify(file), target: SERVICE_ENV_FILE }] : []);
     await service.log.waitFor((entry) => entry.event === 'listening' && entry.resets === resets, RESET_TIMEOUT_MS, `${node} starting afresh`);
     // Its lines from the reset line on are the new instance's (runMain silences the old one).
     service.logFrom = service.log.json.findIndex((entry) => entry.event === 'reset' && entry.resets === resets) + 1;
@@ -293,11 +289,7 @@ export async function startContainersTopology(topology: Topology, options: Conta
     const { container, output } = await workerContainer();
     const spec = plan.worker;
     const n = ++runs;
-    await container.copyContentToContainer([
-      ...spec.files.map((file) => ({ content: file.content, target: file.target, mode: 0o644 })),
-      { content: JSON.stringify({ n, env: { ...spec.env, ...tokens } }), target: WORKER_RUN_FILE, mode: 0o644 },
-    ]);
-    await docker.container.dockerode.getContainer(spec.name).kill({ signal: 'SIGHUP' });
+    await handOver(docker, container, [...spec.files, { content: JSON.stringify({ n, env: { ...spec.env, ...tokens } }), target: WORKER_RUN_FILE }]);
     // The worker connects to its servers at once, each within its MCP_TIMEOUT.
     const bound = STARTUP_TIMEOUT_MS + workerTimeoutMs(current);
     const line = await output.waitFor((entry) => (entry.type === 'harness_run' || entry.type === 'harness_run_failed') && entry.n === n, bound, "the worker's report");
@@ -402,6 +394,15 @@ function containerDifference(a: TopologyPlan, b: TopologyPlan): string | undefin
     return "the shim's names or ports changed";
   }
   return undefined;
+}
+
+/**
+ * Hands a running process its next job, the way the shim, the services and the long-lived worker
+ * take one: `files` written into its container (Docker's archive API), then SIGHUP (Docker's kill API).
+ */
+async function handOver(docker: ContainerRuntimeClient, container: StartedTestContainer, files: { content: string; target: string }[]): Promise<void> {
+  if (files.length > 0) await container.copyContentToContainer(files.map((file) => ({ ...file, mode: 0o644 })));
+  await docker.container.dockerode.getContainer(container.getId()).kill({ signal: 'SIGHUP' });
 }
 
 /** Names set in one env and not the other, or set to another value. */
