@@ -120,10 +120,29 @@ describe('a blocked JWKS behind monitoring-mcp with the real components\' timeou
   it.each([15_000, 30_000])("is the worker's timeout when twice a JWKS timeout of %i ms reaches Claude Code's 30 s: the worker's deadline was set first", async (jwksTimeoutMs) => {
     const step = await scenario('6-jwks-blocked.yaml', 'token=valid');
     const result = await runScenario(withBounds(step, { timeoutMs: 30_000, jwksTimeoutMs }));
-    // Still failed, as every short-bound run says; but the 401 comes after the worker gave up.
-    expect(verdict(result, 'prometheus')).toEqual({ status: 'failed', kind: 'timeout', hop: 'claude-worker -> monitoring-mcp' });
+    // Still failed, as every short-bound run says; but the 401 comes after the worker gave up, so
+    // the worker saw no answer: the diagnosis follows monitoring-mcp's wait to its dropped JWKS flow.
+    expect(verdict(result, 'prometheus')).toEqual({ status: 'failed', kind: 'network.dropped', hop: 'monitoring-mcp -> auth-server' });
+    expect(result.servers.find((server) => server.name === 'prometheus')?.reason?.detail).toMatch(/monitoring-mcp was waiting on a dropped flow: drop monitoring-mcp -> auth-server:8080/);
+    expect(result.ok).toBe(true);
     expect(result.waitedMs).toBe(30_000);
     expect(result.elapsedMs).toBeLessThan(10_000);
+  });
+});
+
+describe("the seed's blocked-JWKS step, every member, at both bounds", () => {
+  // Its file accepts either reason (the bounds decide the race); here each bound pins its own.
+  const keyed = (id: string) => !/token=(alg-none|hs256-key-confusion|not-a-jwt|empty)$/.test(id);
+  it.each([
+    ['its own bounds (a 1.5 s hold, the mock\'s 5 s JWKS timeout)', {}, 'auth.invalid_token'],
+    ["Claude Code's and PyJWKClient's 30 s", { timeoutMs: 30_000, mcpTimeoutMs: 30_000, jwksTimeoutMs: 30_000 }, 'network.dropped'],
+  ])('with %s, is %s on monitoring-mcp -> auth-server for every token that needs a key', async (_bounds, overrides, kind) => {
+    const members = (await loadScenarioFile(incident('6-jwks-blocked.yaml'))).filter((member) => keyed(member.id));
+    expect(members).toHaveLength(10);
+    for (const member of members) {
+      const result = await runScenario(withBounds(member, overrides));
+      expect({ id: member.id, ...verdict(result, 'prometheus') }).toEqual({ id: member.id, status: 'failed', kind, hop: 'monitoring-mcp -> auth-server' });
+    }
   });
 });
 

@@ -44,7 +44,7 @@ export function formatScenarioTable(result: ScenarioResult, options: TableOption
 
 export function formatExpectation(expected: Expectation): string {
   const parts: string[] = [expected.status];
-  if ('reason' in expected && expected.reason) parts.push(expected.reason);
+  if ('reason' in expected && expected.reason) parts.push(typeof expected.reason === 'string' ? expected.reason : expected.reason.join(' or '));
   if ('hop' in expected && expected.hop) parts.push(`via ${expected.hop}`);
   if ('unpermitted' in expected && expected.unpermitted !== undefined) {
     parts.push(`unpermitted: ${expected.unpermitted === 'all' ? 'all' : `[${expected.unpermitted.join(', ')}]`}`);

@@ -34,8 +34,9 @@ function mismatchesOf(result: ServerResult, expected: Expectation): string[] {
   if (result.status !== expected.status) mismatches.push(`status is ${result.status}, expected ${expected.status}`);
   if ('reason' in expected && expected.reason !== undefined) {
     const kind = result.reason?.kind;
-    if (!kind || (kind !== expected.reason && !kind.startsWith(`${expected.reason}.`))) {
-      mismatches.push(`reason is ${kind ?? 'none'}, expected ${expected.reason}`);
+    const wanted = typeof expected.reason === 'string' ? [expected.reason] : expected.reason;
+    if (!kind || !wanted.some((pattern) => kind === pattern || kind.startsWith(`${pattern}.`))) {
+      mismatches.push(`reason is ${kind ?? 'none'}, expected ${wanted.join(' or ')}`);
     }
   }
   if ('hop' in expected && expected.hop !== undefined) {

@@ -15,7 +15,9 @@ export interface DiagnoseInput {
 /**
  * Explains each server's outcome from the three things that saw it: the worker's own view, the
  * network shim's decisions, and the servers' logs. A worker timeout becomes `network.dropped`
- * when the shim dropped that flow; a 401 names the JWKS hop when the server could not fetch its keys.
+ * when the shim dropped that flow, or a flow out of the server's node that the server was waiting on
+ * (its JWKS, with PyJWKClient's 30 s against Claude Code's 30 s); a 401 names the JWKS hop when the
+ * server could not fetch its keys.
  */
 export function diagnose(input: DiagnoseInput): ServerResult[] {
   const worker = input.topology.nodes.find((node) => node.run === 'worker')!;
@@ -44,6 +46,11 @@ function explain(server: McpServerReport, worker: TopologyNode, input: DiagnoseI
   const blocked = lastBlocked(input.events, worker.name, target.host, target.port);
   if (blocked) return networkReason(blocked, worker.name, destination?.name ?? target.host);
   const hop: Hop = { from: worker.name, to: destination?.name ?? target.host, port: target.port };
+  const upstreamDrop = fallback.kind === 'timeout' && destination ? lastDropFrom(input.events, destination.name) : undefined;
+  if (upstreamDrop) {
+    const upstream = networkReason(upstreamDrop, destination!.name, upstreamDrop.destinationNode ?? nodeServing(input.topology, hostOf(upstreamDrop.destination))?.name ?? hostOf(upstreamDrop.destination));
+    return { kind: 'network.dropped', detail: `${fallback.detail}; ${destination!.name} was waiting on a dropped flow: ${upstream.detail}`, hop: upstream.hop! };
+  }
   const mismatch = fallback.kind === 'protocol' && destination ? revisionMismatch(worker, destination) : undefined;
   if (mismatch) return { kind: 'protocol.revision_mismatch', detail: `${mismatch}; the worker saw: ${fallback.detail}`, hop };
   if (!fallback.kind.startsWith('auth.') || !destination) return { ...fallback, hop };
@@ -106,6 +113,11 @@ function lastBlocked(events: readonly NetworkEvent[], source: string, host: stri
   return [...events].reverse().find(
     (event) => event.source === source && hostOf(event.destination) === host && event.port === port && event.verdict !== 'allow',
   );
+}
+
+/** The last flow out of `source` that the shim dropped: one only a deadline ends. */
+function lastDropFrom(events: readonly NetworkEvent[], source: string): NetworkEvent | undefined {
+  return [...events].reverse().find((event) => event.source === source && event.verdict === 'drop');
 }
 
 function nodeServing(topology: Topology, host: string): TopologyNode | undefined {

@@ -97,6 +97,8 @@ expect:
   it.each([
     ['an unknown field', 'extends: base.yaml\nexpect:\n  lenient: {status: connected, reasn: auth}\n', 3, 'expect.lenient'],
     ['a bad status', 'extends: base.yaml\nexpect:\n  lenient: up\n', 3, 'expect.lenient'],
+    ['a list of one reason', 'extends: base.yaml\nexpect:\n  lenient: {status: failed, reason: [auth]}\n', 3, 'expect.lenient.reason'],
+    ['a bad reason in a list', 'extends: base.yaml\nexpect:\n  lenient:\n    status: failed\n    reason: [auth, Network-Dropped]\n', 5, 'expect.lenient.reason[1]'],
     ['a bad type in the patch', 'extends: base.yaml\npatch:\n  nodes:\n    lenient:\n      groups: dev\n', 5, 'nodes.lenient.groups'],
     ['an unknown node field', 'extends: base.yaml\npatch:\n  nodes:\n    lenient:\n      grups: [dev]\n', 5, 'nodes.lenient'],
   ])('names file, line and field for %s', async (_case, text, line, field) => {

@@ -120,8 +120,12 @@ export const ExpectationSchema = z.union([
   StatusSchema.transform((status) => ({ status })),
   z.strictObject({
     status: StatusSchema,
-    /** A reason kind (`network.dropped`) or a category (`network`). */
-    reason: ReasonPatternSchema.optional(),
+    /**
+     * A reason kind (`network.dropped`) or a category (`network`), or a list of them, any of which
+     * passes: for a race the bounds decide (a 401 from a server whose JWKS is dropped, or the
+     * worker's deadline first while it waits).
+     */
+    reason: z.union([ReasonPatternSchema, z.array(ReasonPatternSchema).min(2, 'a list names at least two reasons; write one as a string')]).optional(),
     /** The hop that failed, `from -> to`, e.g. `monitoring-mcp -> auth-server`. */
     hop: z.string().regex(/^\S+ -> \S+$/, 'written as "from-node -> to-node"').optional(),
     /** Tools (short names, or `all`) that are connected but that settings.json does not allow. */
