@@ -77,9 +77,9 @@ function progress(enabled: boolean) {
 
 async function run(
   targets: string[],
-  options: ClientFlags & BoundOverrides & { json?: boolean; junit?: string; root: string; runtime: string; concurrency?: number; realTime?: boolean; reuse: boolean },
+  options: ClientFlags & BoundFlags & { json?: boolean; junit?: string; root: string; runtime: string; concurrency?: number; realTime?: boolean; reuse: boolean },
 ) {
-  const scenarios = (await resolveScenarioArgs(targets, { root: options.root })).map((scenario) => withBounds(scenario, options));
+  const scenarios = (await resolveScenarioArgs(targets, { root: options.root })).map((scenario) => withBounds(scenario, boundsOf(options)));
   if (scenarios.length === 0) {
     process.stderr.write(`harness: no scenario files in ${targets.length > 0 ? targets.join(', ') : options.root}\n`);
     return EXIT_USAGE;
@@ -135,8 +135,8 @@ async function list(options: { json?: boolean; files?: boolean; root: string }) 
   return 0;
 }
 
-async function explain(target: string, options: ClientFlags & { root: string; runtime: string }) {
-  const scenarios = await resolveScenarioArgs([target], { root: options.root });
+async function explain(target: string, options: ClientFlags & BoundFlags & { root: string; runtime: string }) {
+  const scenarios = (await resolveScenarioArgs([target], { root: options.root })).map((scenario) => withBounds(scenario, boundsOf(options)));
   const runtime = await runtimeNamed(options.runtime);
   const results: ScenarioResult[] = [];
   for (const scenario of scenarios) {
@@ -243,6 +243,29 @@ function userFlags(options: UserFlagOptions): UserFlags {
   };
 }
 
+/** What `withBoundFlags` parses; commander names `--mcp-timeout` mcpTimeout. */
+interface BoundFlags {
+  timeoutMs?: number;
+  mcpTimeout?: number;
+  jwksTimeoutMs?: number;
+}
+
+/** `--timeout-ms`, `--mcp-timeout`, `--jwks-timeout-ms`: bounds over every scenario's (withBounds). */
+function withBoundFlags(command: Command): Command {
+  return command
+    .option('--timeout-ms <ms>', "every scenario's timeout_ms: how long a dropped flow is held", wholeNumber(1))
+    .option('--mcp-timeout <ms>', "the worker's MCP_TIMEOUT (Claude Code's default: 30000)", wholeNumber(1))
+    .option('--jwks-timeout-ms <ms>', "monitoring-mcp's MCP_JWKS_TIMEOUT_MS (PyJWKClient's default: 30000)", wholeNumber(1));
+}
+
+function boundsOf(flags: BoundFlags): BoundOverrides {
+  return {
+    ...(flags.timeoutMs === undefined ? {} : { timeoutMs: flags.timeoutMs }),
+    ...(flags.mcpTimeout === undefined ? {} : { mcpTimeoutMs: flags.mcpTimeout }),
+    ...(flags.jwksTimeoutMs === undefined ? {} : { jwksTimeoutMs: flags.jwksTimeoutMs }),
+  };
+}
+
 function withUserFlags(command: Command, options: { config: boolean }): Command {
   const collect = (value: string, previous: string[]) => [...previous, value];
   if (options.config) command.option('--config <file>', "the worker's agent_config.yaml or .mcp.json");
@@ -291,16 +314,15 @@ function program(): Command {
   const runtime = () => new Option('--runtime <name>', 'how nodes run').choices(Object.keys(RUNTIMES)).default('inprocess');
   const client = () => new Option('--client <name>', "who plays the worker (default: the scenario's client:, else simulated)").choices(ClientNameSchema.options);
   const claudeBin = () => new Option('--claude-bin <path>', 'the Claude Code binary for --client claude-code').env('HARNESS_CLAUDE_BIN');
-  cli
-    .command('run')
-    .description('run scenarios (files, folders, ids or id prefixes; default: all) and compare with their expectations')
-    .argument('[targets...]')
-    .option('--json', 'print one JSON document, nothing else')
-    .option('--junit <file>', 'also write a JUnit XML report')
-    .option('--concurrency <n>', 'most scenarios at once (a whole number, at least 1)', wholeNumber(1))
-    .option('--timeout-ms <ms>', "every scenario's timeout_ms: how long a dropped flow is held", wholeNumber(1))
-    .option('--mcp-timeout <ms>', "the worker's MCP_TIMEOUT (Claude Code's default: 30000)", wholeNumber(1))
-    .option('--jwks-timeout-ms <ms>', "monitoring-mcp's MCP_JWKS_TIMEOUT_MS (PyJWKClient's default: 30000)", wholeNumber(1))
+  withBoundFlags(
+    cli
+      .command('run')
+      .description('run scenarios (files, folders, ids or id prefixes; default: all) and compare with their expectations')
+      .argument('[targets...]')
+      .option('--json', 'print one JSON document, nothing else')
+      .option('--junit <file>', 'also write a JUnit XML report')
+      .option('--concurrency <n>', 'most scenarios at once (a whole number, at least 1)', wholeNumber(1)),
+  )
     .option('--real-time', 'in-process too, wait out every bound in real time instead of on a virtual clock')
     .option('--no-reuse', 'containers: start every scenario on its own containers instead of reusing those of an earlier scenario')
     .addOption(root())
@@ -319,10 +341,12 @@ function program(): Command {
     .action(async (options) => {
       process.exitCode = await list(options);
     });
-  cli
-    .command('explain')
-    .description("run a scenario and explain each failure: the hop, the rule or claim, and what would make it pass")
-    .argument('<scenario>', 'file or id')
+  withBoundFlags(
+    cli
+      .command('explain')
+      .description("run a scenario and explain each failure: the hop, the rule or claim, and what would make it pass")
+      .argument('<scenario>', 'file or id'),
+  )
     .addOption(root())
     .addOption(runtime())
     .addOption(client())

@@ -181,6 +181,18 @@ describe('harness run', () => {
     expect(realReport.results[0]!.elapsedMs).toBeGreaterThanOrEqual(300);
   });
 
+  it("sets the worker's MCP_TIMEOUT with --mcp-timeout, in run and explain", async () => {
+    // Step 0's dropped flow is held 1500 ms per attempt: a 1000 ms MCP_TIMEOUT ends the wait first.
+    const { code, stdout } = await harness('run', step0, '--mcp-timeout', '1000', '--json');
+    expect(code).toBe(1);
+    const [result] = (JSON.parse(stdout) as { results: { waitedMs?: number; mcp_servers: { name: string; status: string }[] }[] }).results;
+    expect(result!.waitedMs).toBe(1000);
+    expect(result!.mcp_servers.find((server) => server.name === 'prometheus')!.status).toBe('pending');
+    const explained = await harness('explain', step0, '--mcp-timeout', '1000');
+    expect(explained.code).toBe(1);
+    expect(explained.stdout).toContain('pending');
+  });
+
   it('exits 2 for an id that names no scenario', async () => {
     const { code, stderr } = await harness('run', 'incidents/nope');
     expect(code).toBe(2);

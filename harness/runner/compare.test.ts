@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import type { ReasonKind } from '../client/index.ts';
 import { compare } from './compare.ts';
 import type { ServerResult } from './result.ts';
 
-const failed = (kind: string): ServerResult => ({
+const failed = (kind: ReasonKind): ServerResult => ({
   name: 'prometheus',
   status: 'failed',
   url: 'http://monitoring-mcp.service.dev-us-east-1.consul:8000/v1/mcp',
