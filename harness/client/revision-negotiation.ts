@@ -155,14 +155,7 @@ export function negotiateRevision(options: NegotiationOptions): Negotiation {
     attempt(kind, '2025-11-25', deadlineAt, async (fetch, signal) => {
       const transport = new LegacyTransport(options.url, { fetch, requestInit: { headers: options.headers } });
       const client = new LegacyClient(options.clientInfo, { capabilities: { roots: {}, elicitation: {} }, jsonSchemaValidator: lazySchemaValidator() });
-      // The standalone GET stream and late errors land here; the outcome is decided by the awaited calls.
-      client.onerror = () => {};
-      try {
-        await client.connect(transport, { signal, timeout: SDK_TIMEOUT_MS });
-      } catch (error) {
-        await client.close().catch(() => {});
-        throw error;
-      }
+      await connectOrClose(client, transport, signal);
       return session('2025-11-25', client);
     });
 
@@ -174,13 +167,7 @@ export function negotiateRevision(options: NegotiationOptions): Negotiation {
         capabilities: { roots: {}, elicitation: {} },
         versionNegotiation: { mode: { pin: '2026-07-28' }, probe: { timeoutMs: SDK_TIMEOUT_MS } },
       });
-      client.onerror = () => {};
-      try {
-        await client.connect(transport, { signal, timeout: SDK_TIMEOUT_MS });
-      } catch (error) {
-        await client.close().catch(() => {});
-        throw error;
-      }
+      await connectOrClose(client, transport, signal);
       return session('2026-07-28', client as never);
     });
 
@@ -231,6 +218,25 @@ export function initWaitOutcome(initWaitPassed: boolean, attempt: NegotiationAtt
   if (!initWaitPassed) return undefined;
   if (attempt && attempt.deadlineAt <= initWaitAt + TIE_MS) return undefined;
   return stillConnecting(mcpTimeoutMs);
+}
+
+/** Either SDK's client, as far as connecting goes. */
+interface Connectable<T> {
+  onerror?: (error: Error) => void;
+  connect(transport: T, options: { signal: AbortSignal; timeout: number }): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Connects `client`, closing it when that fails. */
+async function connectOrClose<T>(client: Connectable<T>, transport: T, signal: AbortSignal): Promise<void> {
+  // The standalone GET stream and late errors land here; the outcome is decided by the awaited calls.
+  client.onerror = () => {};
+  try {
+    await client.connect(transport, { signal, timeout: SDK_TIMEOUT_MS });
+  } catch (error) {
+    await client.close().catch(() => {});
+    throw error;
+  }
 }
 
 function session(revision: ClientRevision, client: LegacyClient): McpSession {
