@@ -46,10 +46,11 @@ function explain(server: McpServerReport, worker: TopologyNode, input: DiagnoseI
   const blocked = lastBlocked(input.events, worker.name, target.host, target.port);
   if (blocked) return networkReason(blocked, worker.name, destination?.name ?? target.host);
   const hop: Hop = { from: worker.name, to: destination?.name ?? target.host, port: target.port };
-  const upstreamDrop = fallback.kind === 'timeout' && destination ? lastDropFrom(input.events, destination.name) : undefined;
-  if (upstreamDrop) {
-    const upstream = networkReason(upstreamDrop, destination!.name, upstreamDrop.destinationNode ?? nodeServing(input.topology, hostOf(upstreamDrop.destination))?.name ?? hostOf(upstreamDrop.destination));
-    return { kind: 'network.dropped', detail: `${fallback.detail}; ${destination!.name} was waiting on a dropped flow: ${upstream.detail}`, hop: upstream.hop! };
+  const held = fallback.kind === 'timeout' && destination ? lastDropFrom(input.events, destination.name) : undefined;
+  if (held && destination) {
+    const host = hostOf(held.destination);
+    const upstream = networkReason(held, destination.name, held.destinationNode ?? nodeServing(input.topology, host)?.name ?? host);
+    return { kind: 'network.dropped', detail: `${fallback.detail}; ${destination.name} was waiting on a dropped flow: ${upstream.detail}`, hop: upstream.hop! };
   }
   const mismatch = fallback.kind === 'protocol' && destination ? revisionMismatch(worker, destination) : undefined;
   if (mismatch) return { kind: 'protocol.revision_mismatch', detail: `${mismatch}; the worker saw: ${fallback.detail}`, hop };
