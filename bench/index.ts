@@ -10,5 +10,5 @@ export { measureClients } from './clients.ts';
 export type { ClientsArgs, ClientsRow } from './clients.ts';
 export type { ContainersFigures, ContainersRunArgs, ContainersRunFigures } from './containers.ts';
 export { writeGeneratedScenarios, writeServersTopology, writeWithTimeout } from './generate.ts';
-export { inChild, machine, median, percentile, processFigures } from './measure.ts';
-export type { ChildFigures, Machine, ProcessFigures } from './measure.ts';
+export { inChild, machine, median, percentile, processFigures, watchHeap } from './measure.ts';
+export type { ChildFigures, HeapFigures, Machine, ProcessFigures } from './measure.ts';

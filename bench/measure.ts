@@ -1,7 +1,9 @@
 import { spawn } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
+import { constants, PerformanceObserver } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import v8 from 'node:v8';
 
 /** What every measured child process reports besides its own figures. */
 export interface ProcessFigures {
@@ -11,6 +13,19 @@ export interface ProcessFigures {
   cpuMs: number;
   /** CPU time of the main (JavaScript) thread, in ms. */
   mainThreadCpuMs: number;
+  heap: HeapFigures;
+}
+
+/** V8's heap during a measurement: what its peak RSS is made of. */
+export interface HeapFigures {
+  /** The largest the young generation (new space) and the old space grew to, in MB (sampled every 50 ms). */
+  youngPeakMb: number;
+  oldPeakMb: number;
+  /** Garbage collections: scavenges, and mark-compacts (the old space's). */
+  minorGcs: number;
+  majorGcs: number;
+  /** Their pauses of the JavaScript thread, summed. */
+  gcPauseMs: number;
 }
 
 /** What the parent adds: the child's life from spawn to exit (Node start and imports included). */
@@ -61,14 +76,51 @@ export function round(value: number, digits = 1): number {
   return Math.round(value * scale) / scale;
 }
 
-/** The figures of this process so far: call at the end of a measurement in a child. */
-export function processFigures(): ProcessFigures {
+/**
+ * Starts watching this process's heap; the returned function stops and reports. In a child, before
+ * the measurement.
+ *
+ * @example
+ * const heap = watchHeap();
+ * await measure();
+ * const figures = processFigures(heap());
+ */
+export function watchHeap(): () => HeapFigures {
+  const figures: HeapFigures = { youngPeakMb: 0, oldPeakMb: 0, minorGcs: 0, majorGcs: 0, gcPauseMs: 0 };
+  const observer = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      const { kind } = (entry as unknown as { detail: { kind: number } }).detail;
+      if (kind === constants.NODE_PERFORMANCE_GC_MINOR) figures.minorGcs++;
+      else if (kind === constants.NODE_PERFORMANCE_GC_MAJOR) figures.majorGcs++;
+      figures.gcPauseMs += entry.duration;
+    }
+  });
+  observer.observe({ entryTypes: ['gc'] });
+  const sample = () => {
+    for (const space of v8.getHeapSpaceStatistics()) {
+      const mb = space.space_size / 2 ** 20;
+      if (space.space_name === 'new_space') figures.youngPeakMb = Math.max(figures.youngPeakMb, mb);
+      if (space.space_name === 'old_space') figures.oldPeakMb = Math.max(figures.oldPeakMb, mb);
+    }
+  };
+  const timer = setInterval(sample, 50).unref();
+  return () => {
+    clearInterval(timer);
+    sample();
+    observer.disconnect();
+    return { ...figures, youngPeakMb: round(figures.youngPeakMb), oldPeakMb: round(figures.oldPeakMb), gcPauseMs: round(figures.gcPauseMs) };
+  };
+}
+
+/** The figures of this process so far, with its heap's: call at the end of a measurement in a child. */
+export function processFigures(heap: HeapFigures): ProcessFigures {
   const usage = process.resourceUsage();
   const main = process.threadCpuUsage();
   return {
     peakRssMb: round(usage.maxRSS / 1024),
     cpuMs: round((usage.userCPUTime + usage.systemCPUTime) / 1000),
     mainThreadCpuMs: round((main.user + main.system) / 1000),
+    heap,
   };
 }
 

@@ -131,19 +131,21 @@ if (wanted('scaling')) {
   for (const count of [10, 100, 1000]) generated.push([count, await scenarioRun({ kind: 'generated', count }, 300_000)]);
   const capped = await scenarioRun({ kind: 'generated', count: 1000 }, 300_000, HEAP_FLAGS);
   results.scaling = { servers: Object.fromEntries(servers), generated: Object.fromEntries(generated), generated1000WithHeapFlags: { nodeFlags: HEAP_FLAGS, ...capped } };
-  const t = table(['3. scaling', 'size', 'passed', 'load', 'run', 'wall', 'growth', 'per s', 'peak RSS', 'CPU']);
+  const t = table(['3. scaling', 'size', 'passed', 'load', 'run', 'wall', 'growth', 'per s', 'peak RSS', 'heap: young / old at peak', 'GCs: minor / major (pause)', 'CPU']);
+  const heap = (run: ScenarioRun) => [`${mb(run.heap.youngPeakMb)} / ${mb(run.heap.oldPeakMb)}`, `${run.heap.minorGcs} / ${run.heap.majorGcs} (${ms(run.heap.gcPauseMs)})`];
   const rows = (label: string, list: [number, ScenarioRun][], unit: string) =>
     list.forEach(([size, run], index) => {
       const previous = list[index - 1]?.[1];
       const growth = previous ? `${round(run.wallMs / previous.wallMs, 2)}x` : '';
-      t.push([index === 0 ? label : '', `${size} ${unit}`, `${run.passed}/${run.scenarios}`, ms(run.loadMs), ms(run.runMs), ms(run.wallMs), growth, run.scenariosPerSecond, mb(run.peakRssMb), ms(run.cpuMs)]);
+      t.push([index === 0 ? label : '', `${size} ${unit}`, `${run.passed}/${run.scenarios}`, ms(run.loadMs), ms(run.runMs), ms(run.wallMs), growth, run.scenariosPerSecond, mb(run.peakRssMb), ...heap(run), ms(run.cpuMs)]);
     });
   rows('MCP servers on one worker', servers, 'servers');
   rows('generated scenarios', generated, 'scenarios');
-  t.push([HEAP_FLAGS.join(' '), '1000 scenarios', `${capped.passed}/${capped.scenarios}`, ms(capped.loadMs), ms(capped.runMs), ms(capped.wallMs), '', capped.scenariosPerSecond, mb(capped.peakRssMb), ms(capped.cpuMs)]);
+  t.push([HEAP_FLAGS.join(' '), '1000 scenarios', `${capped.passed}/${capped.scenarios}`, ms(capped.loadMs), ms(capped.runMs), ms(capped.wallMs), '', capped.scenariosPerSecond, mb(capped.peakRssMb), ...heap(capped), ms(capped.cpuMs)]);
   out(t.toString());
   out('   growth = wall / wall of the size before (10x the size each step); generated scenarios: members of the matrix family, half of them ending on a dropped flow');
   out(`   last row: the same 1000 with V8 heap limits (${HEAP_FLAGS.join(' ')}), not the default`);
+  out('   heap: the largest V8 let the young generation and the old space grow (sampled every 50 ms); GCs: scavenges / mark-compacts and their pauses of the JavaScript thread');
   const thousand = generated[2]![1];
   const growth = thousand.wallMs / generated[1]![1].wallMs;
   targets.push({
