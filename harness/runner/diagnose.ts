@@ -55,7 +55,7 @@ function explain(server: McpServerReport, worker: TopologyNode, input: DiagnoseI
   const mismatch = fallback.kind === 'protocol' && destination ? revisionMismatch(worker, destination) : undefined;
   if (mismatch) return { kind: 'protocol.revision_mismatch', detail: `${mismatch}; the worker saw: ${fallback.detail}`, hop };
   if (!fallback.kind.startsWith('auth.') || !destination) return { ...fallback, hop };
-  const rejection = [...input.serviceLog(destination.name)].reverse().find((entry) => entry.event === 'auth.rejected');
+  const rejection = input.serviceLog(destination.name).findLast((entry) => entry.event === 'auth.rejected');
   const cause = typeof rejection?.cause === 'string' ? rejection.cause : undefined;
   const detail = cause ? `${fallback.detail} (${destination.name}: ${cause}${rejection?.detail ? `: ${String(rejection.detail)}` : ''})` : fallback.detail;
   if (cause?.startsWith('jwks') && typeof rejection?.jwksUrl === 'string') {
@@ -111,14 +111,14 @@ function networkReason(event: NetworkEvent, from: string, to: string): Reason {
 }
 
 function lastBlocked(events: readonly NetworkEvent[], source: string, host: string, port: number): NetworkEvent | undefined {
-  return [...events].reverse().find(
+  return events.findLast(
     (event) => event.source === source && hostOf(event.destination) === host && event.port === port && event.verdict !== 'allow',
   );
 }
 
 /** The last flow out of `source` that the shim dropped: one only a deadline ends. */
 function lastDropFrom(events: readonly NetworkEvent[], source: string): NetworkEvent | undefined {
-  return [...events].reverse().find((event) => event.source === source && event.verdict === 'drop');
+  return events.findLast((event) => event.source === source && event.verdict === 'drop');
 }
 
 function nodeServing(topology: Topology, host: string): TopologyNode | undefined {
